@@ -1,0 +1,1 @@
+//! The funnel (leads per status) and speed to lead (median minutes from creation to first attempt).

@@ -1,0 +1,4 @@
+//! Team analytics: refusal analytics (R8), the funnel and speed to lead.
+
+pub mod funnel;
+pub mod refusals;

@@ -1,0 +1,25 @@
+//! R13 Inactive customers: a customer with no order and no conversation for months becomes
+//! an Inactive customer and gets a reactivation follow-up (emitted by R4's task).
+
+use crate::facts::LeadFacts;
+use crate::playbook::StatusRole;
+use crate::state::RuleContext;
+use chrono::{DateTime, Duration, Utc};
+
+/// The instant the customer became inactive (last order, conversation or win + the playbook
+/// period), whether or not that instant has passed.
+pub fn inactive_since(cx: &RuleContext<'_>, facts: &LeadFacts) -> Option<DateTime<Utc>> {
+    if facts.role != StatusRole::Won || facts.status_override.is_some() {
+        return None;
+    }
+    let last = [facts.won_at, facts.last_order_at, facts.last_conversation_at]
+        .into_iter()
+        .flatten()
+        .max()?;
+    Some(last + Duration::days(i64::from(cx.playbook.dormant_after_days)))
+}
+
+/// Whether the customer is inactive at `cx.now`.
+pub fn is_inactive(cx: &RuleContext<'_>, facts: &LeadFacts) -> bool {
+    inactive_since(cx, facts).is_some_and(|t| cx.now >= t)
+}

@@ -1,0 +1,2 @@
+//! Project automation (filled below).
+fn main() {}
