@@ -250,3 +250,78 @@ impl LeadBuilder {
         self.lead
     }
 }
+
+// Builders for the analytics, tiers and day plan tests.
+impl LeadBuilder {
+    /// Sets the account facts of R10.
+    pub(crate) fn account(mut self, growth: Option<u8>, churn: Option<u8>, terms: Option<u32>) -> Self {
+        self.lead.account.growth_potential = growth;
+        self.lead.account.churn_risk = churn;
+        self.lead.account.payment_terms_days = terms;
+        self
+    }
+
+    /// Sets the company name.
+    pub(crate) fn company(mut self, company: &str) -> Self {
+        self.lead.company = company.to_owned();
+        self
+    }
+
+    /// An order in ILS with a known gross profit.
+    pub(crate) fn order_gp(self, at: &str, minor: i64, profit: i64, products: &[&str]) -> Self {
+        self.event(
+            at,
+            EventKind::Order {
+                amount: Money::new(minor, "ILS"),
+                gross_profit: Some(Money::new(profit, "ILS")),
+                products: products.iter().map(|p| ProductId::from(*p)).collect(),
+            },
+        )
+    }
+
+    /// A refusal of several products with a budget in any currency.
+    pub(crate) fn refusal_of(
+        self,
+        at: &str,
+        reason: &str,
+        products: &[&str],
+        budget: Option<Money>,
+    ) -> Self {
+        self.event(
+            at,
+            EventKind::Refusal {
+                reason: reason.to_owned(),
+                products: products.iter().map(|p| ProductId::from(*p)).collect(),
+                budget,
+                competitor: None,
+                note: String::new(),
+            },
+        )
+    }
+
+    /// A next step of `kind` due at `due`, agreed or only planned, with a planned duration.
+    pub(crate) fn step(
+        self,
+        at: &str,
+        kind: NextStepKind,
+        due: &str,
+        agreed: bool,
+        duration_minutes: Option<u32>,
+    ) -> Self {
+        self.event(
+            at,
+            EventKind::NextStep {
+                kind,
+                due: t(due),
+                agreed,
+                duration_minutes,
+                note: String::new(),
+            },
+        )
+    }
+
+    /// A visit next step due at `due` (agreed), with an optional planned duration.
+    pub(crate) fn visit(self, at: &str, due: &str, duration_minutes: Option<u32>) -> Self {
+        self.step(at, NextStepKind::Visit, due, true, duration_minutes)
+    }
+}
