@@ -23,7 +23,7 @@ pub enum QueueTier {
     /// 2: next steps due today or overdue, larger deal first, then earlier due.
     FollowUp,
     /// 3: no-answer leads due another attempt, oldest last attempt first.
-    Retry,
+    NoAnswerRetry,
     /// 4: nurture re-contacts and customer visits that are due.
     Recontact,
 }
@@ -155,7 +155,7 @@ fn classify<'a>(
     {
         let last = facts.last_attempt_at.unwrap_or(due);
         return candidate(
-            QueueTier::Retry,
+            QueueTier::NoAnswerRetry,
             due,
             last.timestamp(),
             Detail::Retry {

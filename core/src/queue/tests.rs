@@ -1,0 +1,182 @@
+//! Tests of the daily call queue (R6): tier order, order inside each tier, exclusions, and the
+//! rep's own day in their time zone.
+
+use super::*;
+use crate::facts::LeadFacts;
+use crate::lead::{AttemptOutcome, Lead};
+use crate::testing::{LeadBuilder, t, team};
+use expect_test::{Expect, expect};
+#[cfg(target_arch = "wasm32")]
+use wasm_bindgen_test::wasm_bindgen_test as test;
+
+fn queue(rep: &str, leads: &[Lead], tiers: &TierMap, now: &str) -> CallQueue {
+    let team = team();
+    let facts: Vec<LeadFacts> = leads
+        .iter()
+        .map(|l| LeadFacts::from_lead(&team.playbook, l))
+        .collect();
+    call_queue(&team, &MemberId::from(rep), &facts, tiers, t(now))
+}
+
+fn check(rep: &str, leads: &[Lead], tiers: &TierMap, now: &str, expect: Expect) {
+    let q = queue(rep, leads, tiers, now);
+    let mut out = format!("{} {}\n", q.rep, q.date);
+    for item in &q.items {
+        out.push_str(&format!(
+            "{}. {} {:?}: {}\n",
+            item.position, item.lead, item.tier, item.reason
+        ));
+    }
+    expect.assert_eq(&out);
+}
+
+/// Ion works in Bucharest (UTC+2 in November), Monday–Friday. "Now" is Wednesday
+/// 2026-11-25 10:00 local.
+const NOW: &str = "2026-11-25T08:00:00Z";
+
+fn ion_book() -> Vec<Lead> {
+    vec![
+        // Tier 1: new leads, oldest first.
+        LeadBuilder::new("new-late", "ion", "2026-11-25T07:50:00Z").build(),
+        LeadBuilder::new("new-early", "ion", "2026-11-24T15:00:00Z").build(),
+        // Tier 2: due today or overdue; larger deal first, then earlier due.
+        LeadBuilder::new("step-small", "ion", "2026-11-10T07:00:00Z")
+            .deal(100_000)
+            .call_then("2026-11-10T08:00:00Z", "2026-11-25T07:00:00Z")
+            .build(),
+        LeadBuilder::new("step-big-later", "ion", "2026-11-10T07:00:00Z")
+            .deal(5_000_000)
+            .call_then("2026-11-10T08:00:00Z", "2026-11-25T15:00:00Z")
+            .build(),
+        LeadBuilder::new("step-big-overdue", "ion", "2026-11-10T07:00:00Z")
+            .deal(5_000_000)
+            .call_then("2026-11-10T08:00:00Z", "2026-11-23T09:00:00Z")
+            .build(),
+        // Not yet: due tomorrow local (00:30 on the 26th in Bucharest is 22:30Z on the 25th).
+        LeadBuilder::new("step-tomorrow", "ion", "2026-11-10T07:00:00Z")
+            .deal(9_000_000)
+            .call_then("2026-11-10T08:00:00Z", "2026-11-25T22:30:00Z")
+            .build(),
+        // Tier 3: no answer, last attempt yesterday or earlier, attempts left.
+        LeadBuilder::new("retry-older", "ion", "2026-11-19T07:00:00Z")
+            .no_answer("2026-11-20T08:00:00Z")
+            .build(),
+        LeadBuilder::new("retry-yesterday", "ion", "2026-11-23T07:00:00Z")
+            .no_answer("2026-11-24T08:00:00Z")
+            .build(),
+        // Not today: last attempt today; cadence used up.
+        LeadBuilder::new("retry-today", "ion", "2026-11-24T07:00:00Z")
+            .no_answer("2026-11-25T07:30:00Z")
+            .build(),
+        {
+            let mut b = LeadBuilder::new("retry-done", "ion", "2026-11-10T07:00:00Z");
+            for day in 16..=21 {
+                b = b.no_answer(&format!("2026-11-{day}T08:00:00Z"));
+            }
+            b.build()
+        },
+        // Tier 4: nurture due (refused 90+ days ago, reviewed), and a tier-A customer visit.
+        LeadBuilder::new("nurture", "ion", "2026-08-01T07:00:00Z")
+            .attempt("2026-08-01T08:00:00Z", AttemptOutcome::Reached)
+            .refusal("2026-08-02T08:00:00Z", "timing", "crm", Some(100))
+            .by("mgr")
+            .review("2026-08-03T08:00:00Z", crate::lead::ReviewDecision::RefusalValidated)
+            .build(),
+        LeadBuilder::new("visit-a", "ion", "2026-06-01T07:00:00Z")
+            .won("2026-06-02T08:00:00Z", 1_000_000)
+            .order("2026-11-01T08:00:00Z", 1_000_000, &["crm"])
+            .build(),
+        // Excluded: do not contact; another rep's lead.
+        LeadBuilder::new("dnc", "ion", "2026-11-25T07:55:00Z")
+            .do_not_contact()
+            .build(),
+        LeadBuilder::new("danas", "dana", "2026-11-25T07:55:00Z").build(),
+    ]
+}
+
+#[test]
+fn tiers_in_order_with_reasons() {
+    let tiers = TierMap::from([("visit-a".into(), Tier::A)]);
+    check(
+        "ion",
+        &ion_book(),
+        &tiers,
+        NOW,
+        expect![[r#"
+            ion 2026-11-25
+            1. new-early NewLead: New lead created 17 h ago, no attempt yet: call now (speed to lead)
+            2. new-late NewLead: New lead created 10 min ago, no attempt yet: call now (speed to lead)
+            3. step-big-overdue FollowUp: Next step agreed with the customer, overdue by 2 days (due 2026-11-23 11:00), deal 50,000.00 ILS
+            4. step-big-later FollowUp: Next step agreed with the customer, due today at 17:00, deal 50,000.00 ILS
+            5. step-small FollowUp: Next step agreed with the customer, overdue since 09:00, deal 1,000.00 ILS
+            6. retry-older NoAnswerRetry: No answer so far: attempt 2 of 6, last tried 5 days ago
+            7. retry-yesterday NoAnswerRetry: No answer so far: attempt 2 of 6, last tried 24 h ago
+            8. visit-a Recontact: Customer visit due (tier A)
+            9. nurture Recontact: Not interested since 2026-08-02: nurture re-contact due
+        "#]],
+    );
+}
+
+#[test]
+fn a_lead_appears_once_at_its_highest_tier() {
+    // Lost and due for nurture, but a next step was set after: tier 2 only.
+    let lead = LeadBuilder::new("both", "ion", "2026-08-01T07:00:00Z")
+        .refusal("2026-08-02T08:00:00Z", "unreachable", "crm", None)
+        .call_then("2026-11-20T08:00:00Z", "2026-11-25T07:00:00Z")
+        .build();
+    let q = queue("ion", &[lead], &TierMap::new(), NOW);
+    assert_eq!(q.items.len(), 1);
+    assert_eq!(q.items[0].tier, QueueTier::FollowUp);
+}
+
+#[test]
+fn the_day_is_the_reps_own_at_half_past_midnight_in_jerusalem() {
+    // 22:30Z on Sunday 22nd is 00:30 on Monday 23rd in Jerusalem.
+    let now = "2026-11-22T22:30:00Z";
+    let leads = [
+        // Due 23:00 Jerusalem on the 23rd (21:00Z): today for Dana, tomorrow in UTC.
+        LeadBuilder::new("late-today", "dana", "2026-11-10T07:00:00Z")
+            .call_then("2026-11-10T08:00:00Z", "2026-11-23T21:00:00Z")
+            .build(),
+        // Last attempt 23:00 Jerusalem on the 22nd (21:00Z): yesterday for Dana.
+        LeadBuilder::new("tried-yesterday", "dana", "2026-11-20T07:00:00Z")
+            .no_answer("2026-11-22T21:00:00Z")
+            .build(),
+        // Last attempt 00:10 Jerusalem on the 23rd (22:10Z on the 22nd): today for Dana.
+        LeadBuilder::new("tried-today", "dana", "2026-11-20T07:00:00Z")
+            .no_answer("2026-11-22T22:10:00Z")
+            .build(),
+    ];
+    check(
+        "dana",
+        &leads,
+        &TierMap::new(),
+        now,
+        expect![[r#"
+            dana 2026-11-23
+            1. late-today FollowUp: Next step agreed with the customer, due today at 23:00
+            2. tried-yesterday NoAnswerRetry: No answer so far: attempt 2 of 6, last tried 1 h ago
+        "#]],
+    );
+}
+
+#[test]
+fn stale_and_overdue_work_the_same_over_a_large_book() {
+    // 1,000 leads of two reps: the queue holds exactly the rep's due ones, each once.
+    let mut leads = Vec::new();
+    for i in 0..1000 {
+        let owner = if i % 2 == 0 { "ion" } else { "dana" };
+        let b = LeadBuilder::new(&format!("L{i:04}"), owner, "2026-11-20T07:00:00Z");
+        leads.push(if i % 4 < 2 {
+            b.build()
+        } else {
+            b.call_then("2026-11-21T08:00:00Z", "2026-11-30T08:00:00Z").build()
+        });
+    }
+    let q = queue("ion", &leads, &TierMap::new(), NOW);
+    assert_eq!(q.items.len(), 250);
+    assert!(q.items.iter().all(|i| i.tier == QueueTier::NewLead));
+    let mut ids: Vec<_> = q.items.iter().map(|i| i.lead.clone()).collect();
+    ids.dedup();
+    assert_eq!(ids.len(), 250);
+}
