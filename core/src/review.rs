@@ -44,11 +44,14 @@ pub struct InboxItem {
     pub kind: InboxKind,
 }
 
-/// Whether `manager` oversees leads owned by `owner`: their manager, or any admin.
+/// Whether `manager` oversees leads owned by `owner`: an admin oversees the whole team, a
+/// manager their reps' leads and their own; a rep has no inbox.
 fn oversees(team: &Team, manager: &MemberId, owner: &MemberId) -> bool {
-    team.manager_of(owner) == Some(manager)
-        || team.member(manager).is_some_and(|m| m.role == Role::Admin)
-        || owner == manager
+    match team.member(manager).map(|m| m.role) {
+        Some(Role::Admin) => true,
+        Some(Role::Manager) => team.manager_of(owner) == Some(manager) || owner == manager,
+        Some(Role::Rep) | None => false,
+    }
 }
 
 /// The inbox of `manager` at `now`: refusal reviews first (oldest first), then stale new
@@ -98,4 +101,60 @@ pub fn review_inbox(
     stale.sort_by(|a, b| (a.since, &a.lead).cmp(&(b.since, &b.lead)));
     reviews.extend(stale);
     reviews
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{LeadBuilder, t, team};
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    #[test]
+    fn manager_sees_their_reps_refusals_then_stale_leads_and_nothing_decided() {
+        let team = team();
+        let leads = [
+            LeadBuilder::new("refused-late", "ion", "2026-11-01T07:00:00Z")
+                .refusal("2026-11-20T08:00:00Z", "price", "crm", Some(1))
+                .build(),
+            LeadBuilder::new("refused-early", "dana", "2026-11-01T07:00:00Z")
+                .refusal("2026-11-10T08:00:00Z", "competitor", "erp", Some(1))
+                .build(),
+            LeadBuilder::new("decided", "dana", "2026-11-01T07:00:00Z")
+                .refusal("2026-11-10T08:00:00Z", "price", "erp", Some(1))
+                .by("mgr")
+                .review("2026-11-11T08:00:00Z", crate::lead::ReviewDecision::RefusalValidated)
+                .build(),
+            LeadBuilder::new("unreachable", "dana", "2026-11-01T07:00:00Z")
+                .refusal("2026-11-10T08:00:00Z", "unreachable", "erp", None)
+                .build(),
+            // 23 h 59 vs 24 h: only the older one is stale.
+            LeadBuilder::new("stale", "ion", "2026-11-23T08:00:00Z").build(),
+            LeadBuilder::new("fresh", "ion", "2026-11-23T08:01:00Z").build(),
+        ];
+        let facts: Vec<LeadFacts> = leads
+            .iter()
+            .map(|l| LeadFacts::from_lead(&team.playbook, l))
+            .collect();
+        let now = t("2026-11-24T08:00:00Z");
+        let render = |who: &str| -> Vec<String> {
+            review_inbox(&team, &MemberId::from(who), &facts, now)
+                .iter()
+                .map(|i| match &i.kind {
+                    InboxKind::RefusalReview { reason_label, .. } => {
+                        format!("review {} ({reason_label}, {})", i.lead, i.rep)
+                    }
+                    InboxKind::StaleNew => format!("stale {}", i.lead),
+                })
+                .collect()
+        };
+        let expected = [
+            "review refused-early (Chose a competitor, dana)",
+            "review refused-late (Price too high, ion)",
+            "stale stale",
+        ];
+        assert_eq!(render("mgr"), expected);
+        assert_eq!(render("ada"), expected, "an admin sees the whole team");
+        assert!(render("dana").is_empty(), "a rep has no inbox for others' leads");
+    }
 }
