@@ -875,7 +875,7 @@ mod tests {
     fn refusals_are_fast() {
         let products = ["crm", "erp", "pos"];
         let reasons = ["price", "budget", "competitor", "timing"];
-        let leads: Vec<Lead> = (0..10_000)
+        let leads: Vec<Lead> = (0..10_000_usize)
             .map(|i| {
                 let owner = if i.is_multiple_of(2) { "dana" } else { "ion" };
                 let mut b = LeadBuilder::new(&format!("l{i:05}"), owner, "2026-01-01T08:00:00Z");
