@@ -6,12 +6,14 @@
 
 use crate::facts::LeadFacts;
 use crate::ids::{LeadId, MemberId};
+use crate::money::Money;
 use crate::playbook::StatusRole;
 use crate::rules::{r02_no_answer_cadence, r09_nurture};
 use crate::state::{FollowUpSource, RuleContext, effective_role, follow_up};
 use crate::team::Team;
 use crate::tiers::{Tier, TierMap, visit_due};
 use chrono::{DateTime, NaiveDate, Utc};
+use chrono_tz::Tz;
 use serde::Serialize;
 
 /// The four tiers of the queue, highest first.
@@ -28,21 +30,61 @@ pub enum QueueTier {
     Recontact,
 }
 
+/// Why a lead is in the queue: structured, so that the app can show it in the member's
+/// language; [`CallQueue::reason_text`] renders it in English.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum QueueReason {
+    /// A new lead with no attempt yet (R1).
+    NewLead {
+        /// When the lead was created.
+        created_at: DateTime<Utc>,
+    },
+    /// A follow-up is due today or overdue (R3, R4, R7, R13).
+    FollowUp {
+        /// Which rule scheduled it.
+        source: FollowUpSource,
+        /// Agreed with the customer.
+        agreed: bool,
+        /// The deal size.
+        deal: Option<Money>,
+    },
+    /// The next attempt of the no-answer cadence (R2).
+    NoAnswerRetry {
+        /// 1-based number of the attempt to make.
+        attempt: u32,
+        /// Attempts of the cadence.
+        max_attempts: u32,
+        /// When the lead was last tried.
+        last_attempt_at: DateTime<Utc>,
+    },
+    /// A nurture re-contact (R9).
+    Nurture {
+        /// When the lead was closed as Not interested.
+        lost_at: Option<DateTime<Utc>>,
+    },
+    /// A customer visit (R10).
+    VisitDue {
+        /// The customer's tier.
+        tier: Tier,
+    },
+}
+
 /// One lead in the queue.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct QueueItem {
     /// 1-based position.
     pub position: usize,
+    /// Index of the lead in the slice the queue was computed from.
+    pub lead_idx: usize,
     /// The lead.
     pub lead: LeadId,
-    /// Company name.
-    pub company: String,
     /// The queue tier.
     pub tier: QueueTier,
     /// When the call became due.
     pub due: DateTime<Utc>,
-    /// Why the lead is in the queue, for the rep.
-    pub reason: String,
+    /// Why the lead is in the queue.
+    pub reason: QueueReason,
 }
 
 /// A rep's call queue for their local day.
@@ -52,25 +94,21 @@ pub struct CallQueue {
     pub rep: MemberId,
     /// The rep's local date.
     pub date: NaiveDate,
+    /// The moment the queue was computed for.
+    pub now: DateTime<Utc>,
+    /// The rep's time zone.
+    #[serde(skip)]
+    pub tz: Tz,
     /// The ordered items.
     pub items: Vec<QueueItem>,
 }
 
-struct Candidate<'a> {
-    facts: &'a LeadFacts,
+struct Candidate {
+    lead_idx: usize,
     tier: QueueTier,
     due: DateTime<Utc>,
-    /// Secondary key inside the tier (negated deal size for tier 2).
+    /// Secondary key inside the tier (negated deal size for tier 2, last attempt for tier 3).
     rank: i64,
-    detail: Detail,
-}
-
-enum Detail {
-    New,
-    FollowUp(FollowUpSource),
-    Retry { attempt: u32 },
-    Nurture,
-    Visit(Tier),
 }
 
 /// Computes the call queue of `rep` at `now` over `leads` (any leads; only the rep's are
@@ -86,100 +124,120 @@ pub fn call_queue(
     let today = cx.calendar.local_date(now);
     let end_of_today = cx.calendar.end_of_day(today);
     let start_of_today = cx.calendar.start_of_day(today);
-    let mut picked: Vec<Candidate<'_>> = Vec::new();
-    for facts in leads {
+    let mut picked: Vec<(Candidate, QueueReason)> = Vec::new();
+    for (lead_idx, facts) in leads.iter().enumerate() {
         if &facts.owner != rep || facts.do_not_contact {
             continue;
         }
-        if let Some(c) = classify(&cx, facts, tiers, start_of_today, end_of_today) {
+        if let Some(c) = classify(&cx, lead_idx, facts, tiers, start_of_today, end_of_today) {
             picked.push(c);
         }
     }
-    picked.sort_by(|a, b| {
-        (a.tier, a.rank, a.due, &a.facts.id).cmp(&(b.tier, b.rank, b.due, &b.facts.id))
+    picked.sort_by(|(a, _), (b, _)| {
+        (a.tier, a.rank, a.due, &leads[a.lead_idx].id).cmp(&(
+            b.tier,
+            b.rank,
+            b.due,
+            &leads[b.lead_idx].id,
+        ))
     });
     let items = picked
         .into_iter()
         .enumerate()
-        .map(|(i, c)| QueueItem {
+        .map(|(i, (c, reason))| QueueItem {
             position: i + 1,
-            lead: c.facts.id.clone(),
-            company: c.facts.company.clone(),
+            lead_idx: c.lead_idx,
+            lead: leads[c.lead_idx].id.clone(),
             tier: c.tier,
             due: c.due,
-            reason: reason(&cx, &c, today),
+            reason,
         })
         .collect();
     CallQueue {
         rep: rep.clone(),
         date: today,
+        now,
+        tz: cx.calendar.tz,
         items,
     }
 }
 
 /// The highest tier the lead qualifies for today, if any.
-fn classify<'a>(
+fn classify(
     cx: &RuleContext<'_>,
-    facts: &'a LeadFacts,
+    lead_idx: usize,
+    facts: &LeadFacts,
     tiers: &TierMap,
     start_of_today: DateTime<Utc>,
     end_of_today: DateTime<Utc>,
-) -> Option<Candidate<'a>> {
+) -> Option<(Candidate, QueueReason)> {
     let role = effective_role(cx, facts);
-    let candidate = |tier, due, rank, detail| {
-        Some(Candidate {
-            facts,
-            tier,
-            due,
-            rank,
-            detail,
-        })
+    let candidate = |tier, due, rank, reason| {
+        Some((
+            Candidate {
+                lead_idx,
+                tier,
+                due,
+                rank,
+            },
+            reason,
+        ))
     };
     // 1. New leads with no attempt yet, oldest first.
     if role == StatusRole::New && facts.n_attempts == 0 {
-        return candidate(QueueTier::NewLead, facts.created_at, 0, Detail::New);
+        let reason = QueueReason::NewLead {
+            created_at: facts.created_at,
+        };
+        return candidate(QueueTier::NewLead, facts.created_at, 0, reason);
     }
     // 2. Next steps (and the follow-ups rules schedule) due today or overdue.
     if let Some((due, source)) = follow_up(cx, facts, role)
         && due < end_of_today
     {
         let deal = facts.deal_size.as_ref().map_or(0, |m| m.minor);
-        return candidate(QueueTier::FollowUp, due, -deal, Detail::FollowUp(source));
+        let reason = QueueReason::FollowUp {
+            source,
+            agreed: source == FollowUpSource::NextStep
+                && facts.next_step.as_ref().is_some_and(|s| s.agreed),
+            deal: facts.deal_size.clone(),
+        };
+        return candidate(QueueTier::FollowUp, due, -deal, reason);
     }
     // 3. No-answer leads with attempts left whose last attempt was before today. With the
     //    default one-working-day gap this is "yesterday or earlier"; a longer playbook gap
     //    waits for its day.
     if let Some(due) = r02_no_answer_cadence::next_attempt_due(cx, facts, role)
         && due < end_of_today
-        && facts.last_attempt_at.is_some_and(|t| t < start_of_today)
+        && let Some(last) = facts.last_attempt_at
+        && last < start_of_today
     {
-        let last = facts.last_attempt_at.unwrap_or(due);
-        return candidate(
-            QueueTier::NoAnswerRetry,
-            due,
-            last.timestamp(),
-            Detail::Retry {
-                attempt: facts.n_failed_attempts + 1,
-            },
-        );
+        let reason = QueueReason::NoAnswerRetry {
+            attempt: facts.n_failed_attempts + 1,
+            max_attempts: cx.playbook.cadence.max_attempts,
+            last_attempt_at: last,
+        };
+        return candidate(QueueTier::NoAnswerRetry, due, last.timestamp(), reason);
     }
     // 4. Nurture re-contacts (R9) and customer visits (R10) that are due.
     if let Some(due) = r09_nurture::recontact_due(cx, facts, role)
         && due < end_of_today
     {
-        return candidate(QueueTier::Recontact, due, 0, Detail::Nurture);
+        let reason = QueueReason::Nurture {
+            lost_at: facts.lost_at,
+        };
+        return candidate(QueueTier::Recontact, due, 0, reason);
     }
     if let Some(&tier) = tiers.get(&facts.id)
         && let Some(due) = visit_due(cx.playbook, facts, tier)
         && due < end_of_today
     {
-        return candidate(QueueTier::Recontact, due, 0, Detail::Visit(tier));
+        return candidate(QueueTier::Recontact, due, 0, QueueReason::VisitDue { tier });
     }
     None
 }
 
-fn ago(cx: &RuleContext<'_>, t: DateTime<Utc>) -> String {
-    let minutes = (cx.now - t).num_minutes();
+fn ago(now: DateTime<Utc>, t: DateTime<Utc>) -> String {
+    let minutes = (now - t).num_minutes();
     match minutes {
         m if m < 0 => "in the future".to_owned(),
         m if m < 60 => format!("{m} min ago"),
@@ -188,66 +246,64 @@ fn ago(cx: &RuleContext<'_>, t: DateTime<Utc>) -> String {
     }
 }
 
-fn when_due(cx: &RuleContext<'_>, due: DateTime<Utc>, today: NaiveDate) -> String {
-    let local = due.with_timezone(&cx.calendar.tz);
-    let date = local.date_naive();
-    if date == today {
-        if due < cx.now {
-            format!("overdue since {}", local.format("%H:%M"))
+impl CallQueue {
+    fn when_due(&self, due: DateTime<Utc>) -> String {
+        let local = due.with_timezone(&self.tz);
+        let date = local.date_naive();
+        if date == self.date {
+            if due < self.now {
+                format!("overdue since {}", local.format("%H:%M"))
+            } else {
+                format!("due today at {}", local.format("%H:%M"))
+            }
         } else {
-            format!("due today at {}", local.format("%H:%M"))
+            let days = (self.date - date).num_days();
+            let unit = if days == 1 { "day" } else { "days" };
+            format!("overdue by {days} {unit} (due {})", local.format("%Y-%m-%d %H:%M"))
         }
-    } else {
-        let days = (today - date).num_days();
-        let unit = if days == 1 { "day" } else { "days" };
-        format!("overdue by {days} {unit} (due {})", local.format("%Y-%m-%d %H:%M"))
     }
-}
 
-fn reason(cx: &RuleContext<'_>, c: &Candidate<'_>, today: NaiveDate) -> String {
-    let facts = c.facts;
-    match &c.detail {
-        Detail::New => format!(
-            "New lead created {}, no attempt yet: call now (speed to lead)",
-            ago(cx, facts.created_at)
-        ),
-        Detail::FollowUp(source) => {
-            let what = match source {
-                FollowUpSource::NextStep => {
-                    let agreed = facts.next_step.as_ref().is_some_and(|s| s.agreed);
-                    if agreed {
-                        "Next step agreed with the customer"
-                    } else {
-                        "Planned next step"
-                    }
-                }
-                FollowUpSource::FirstContact => "Follow-up call after the first contact",
-                FollowUpSource::ReviewReturn => "Returned to your funnel by the manager",
-                FollowUpSource::Reactivation => "Inactive customer: reactivation call",
-            };
-            let deal = facts
-                .deal_size
-                .as_ref()
-                .map(|m| format!(", deal {} {}", format_minor(m.minor), m.currency))
-                .unwrap_or_default();
-            format!("{what}, {}{deal}", when_due(cx, c.due, today))
+    /// The reason of `item` as an English sentence for the rep, in the rep's time zone.
+    pub fn reason_text(&self, item: &QueueItem) -> String {
+        match &item.reason {
+            QueueReason::NewLead { created_at } => format!(
+                "New lead created {}, no attempt yet: call now (speed to lead)",
+                ago(self.now, *created_at)
+            ),
+            QueueReason::FollowUp {
+                source,
+                agreed,
+                deal,
+            } => {
+                let what = match source {
+                    FollowUpSource::NextStep if *agreed => "Next step agreed with the customer",
+                    FollowUpSource::NextStep => "Planned next step",
+                    FollowUpSource::FirstContact => "Follow-up call after the first contact",
+                    FollowUpSource::ReviewReturn => "Returned to your funnel by the manager",
+                    FollowUpSource::Reactivation => "Inactive customer: reactivation call",
+                };
+                let deal = deal
+                    .as_ref()
+                    .map(|m| format!(", deal {} {}", format_minor(m.minor), m.currency))
+                    .unwrap_or_default();
+                format!("{what}, {}{deal}", self.when_due(item.due))
+            }
+            QueueReason::NoAnswerRetry {
+                attempt,
+                max_attempts,
+                last_attempt_at,
+            } => format!(
+                "No answer so far: attempt {attempt} of {max_attempts}, last tried {}",
+                ago(self.now, *last_attempt_at)
+            ),
+            QueueReason::Nurture { lost_at } => format!(
+                "Not interested since {}: nurture re-contact due",
+                lost_at
+                    .map(|t| t.with_timezone(&self.tz).date_naive().to_string())
+                    .unwrap_or_else(|| "a while".to_owned())
+            ),
+            QueueReason::VisitDue { tier } => format!("Customer visit due (tier {tier:?})"),
         }
-        Detail::Retry { attempt } => format!(
-            "No answer so far: attempt {attempt} of {}, last tried {}",
-            cx.playbook.cadence.max_attempts,
-            facts
-                .last_attempt_at
-                .map(|t| ago(cx, t))
-                .unwrap_or_default()
-        ),
-        Detail::Nurture => format!(
-            "Not interested since {}: nurture re-contact due",
-            facts
-                .lost_at
-                .map(|t| cx.calendar.local_date(t).to_string())
-                .unwrap_or_default()
-        ),
-        Detail::Visit(tier) => format!("Customer visit due (tier {tier:?})"),
     }
 }
 

@@ -172,7 +172,8 @@ pub fn effective_role(cx: &RuleContext<'_>, facts: &LeadFacts) -> StatusRole {
 }
 
 /// Where the lead's follow-up comes from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum FollowUpSource {
     /// R4: an explicit next step.
     NextStep,

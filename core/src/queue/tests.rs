@@ -24,7 +24,10 @@ fn check(rep: &str, leads: &[Lead], tiers: &TierMap, now: &str, expect: Expect) 
     for item in &q.items {
         out.push_str(&format!(
             "{}. {} {:?}: {}\n",
-            item.position, item.lead, item.tier, item.reason
+            item.position,
+            item.lead,
+            item.tier,
+            q.reason_text(item)
         ));
     }
     expect.assert_eq(&out);
