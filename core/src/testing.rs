@@ -261,12 +261,6 @@ impl LeadBuilder {
         self
     }
 
-    /// Sets the company name.
-    pub(crate) fn company(mut self, company: &str) -> Self {
-        self.lead.company = company.to_owned();
-        self
-    }
-
     /// An order in ILS with a known gross profit.
     pub(crate) fn order_gp(self, at: &str, minor: i64, profit: i64, products: &[&str]) -> Self {
         self.event(

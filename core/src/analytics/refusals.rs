@@ -870,6 +870,8 @@ mod tests {
 
     /// 10,000 leads × 20 events. Run natively with
     /// `cargo test -p fieldbook-core --release refusals_are_fast -- --ignored --nocapture`.
+    // `Instant::now()` traps on wasm32-unknown-unknown.
+    #[cfg(not(target_arch = "wasm32"))]
     #[test]
     #[ignore = "timing; run in release"]
     fn refusals_are_fast() {
