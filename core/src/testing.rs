@@ -254,7 +254,12 @@ impl LeadBuilder {
 // Builders for the analytics, tiers and day plan tests.
 impl LeadBuilder {
     /// Sets the account facts of R10.
-    pub(crate) fn account(mut self, growth: Option<u8>, churn: Option<u8>, terms: Option<u32>) -> Self {
+    pub(crate) fn account(
+        mut self,
+        growth: Option<u8>,
+        churn: Option<u8>,
+        terms: Option<u32>,
+    ) -> Self {
         self.lead.account.growth_potential = growth;
         self.lead.account.churn_risk = churn;
         self.lead.account.payment_terms_days = terms;
