@@ -228,7 +228,9 @@ fn main() {
     let mut rng = Rng(0x5eed_f1e1_db00_c0de);
     let leads: Vec<Lead> = (0..n).map(|i| lead(&mut rng, i, now)).collect();
     let n_events: usize = leads.iter().map(|l| l.events.len()).sum();
-    println!("fieldbook-core rules benchmark: {n} leads, {n_events} events, {REPS} reps, now {now}");
+    println!(
+        "fieldbook-core rules benchmark: {n} leads, {n_events} events, {REPS} reps, now {now}"
+    );
 
     let facts: Vec<LeadFacts> = leads
         .iter()
@@ -274,7 +276,10 @@ fn main() {
     );
     let q = call_queue(&team, &rep, &solo, &tiers, now);
     report(
-        &format!("call queue, one rep owning every lead ({} items)", q.items.len()),
+        &format!(
+            "call queue, one rep owning every lead ({} items)",
+            q.items.len()
+        ),
         200,
         time(200, || call_queue(&team, &rep, &solo, &tiers, now)),
     );

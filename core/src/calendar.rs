@@ -2,7 +2,9 @@
 //! "yesterday" and "the next working day" are always computed here, in the member's own zone,
 //! never in UTC.
 
-use chrono::{DateTime, Datelike, Days, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc, Weekday};
+use chrono::{
+    DateTime, Datelike, Days, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc, Weekday,
+};
 use chrono_tz::Tz;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
@@ -31,8 +33,12 @@ impl ClockTime {
     }
 
     fn naive(self) -> NaiveTime {
-        NaiveTime::from_hms_opt(u32::from(self.minutes / 60), u32::from(self.minutes % 60), 0)
-            .expect("ClockTime is always a valid time of day")
+        NaiveTime::from_hms_opt(
+            u32::from(self.minutes / 60),
+            u32::from(self.minutes % 60),
+            0,
+        )
+        .expect("ClockTime is always a valid time of day")
     }
 }
 
@@ -82,7 +88,10 @@ impl WeekdaySet {
 
     /// The set holding `days`.
     pub fn of(days: &[Weekday]) -> Self {
-        Self(days.iter().fold(0, |acc, d| acc | (1 << d.num_days_from_monday())))
+        Self(
+            days.iter()
+                .fold(0, |acc, d| acc | (1 << d.num_days_from_monday())),
+        )
     }
 
     /// Whether `day` is in the set.
@@ -244,7 +253,10 @@ impl Calendar {
         let local = t.with_timezone(&self.tz);
         let date = self.add_working_days(local.date_naive(), n);
         let wall = local.time();
-        let time = wall.clamp(self.week.start.naive(), self.week.end.naive().max(self.week.start.naive()));
+        let time = wall.clamp(
+            self.week.start.naive(),
+            self.week.end.naive().max(self.week.start.naive()),
+        );
         self.at(date, time)
     }
 }
@@ -274,16 +286,25 @@ mod tests {
         assert_eq!("09:30".parse::<ClockTime>().unwrap().minutes(), 570);
         assert_eq!("9:05".parse::<ClockTime>().unwrap().to_string(), "09:05");
         for bad in ["24:00", "12:60", "noon", "12", "12:5", ""] {
-            assert!(bad.parse::<ClockTime>().is_err(), "{bad} should be rejected");
+            assert!(
+                bad.parse::<ClockTime>().is_err(),
+                "{bad} should be rejected"
+            );
         }
     }
 
     #[test]
     fn weekday_set_round_trips_json() {
         let set: WeekdaySet = serde_json::from_str(r#"["Sun","mon","Thursday"]"#).unwrap();
-        assert_eq!(serde_json::to_string(&set).unwrap(), r#"["Mon","Thu","Sun"]"#);
+        assert_eq!(
+            serde_json::to_string(&set).unwrap(),
+            r#"["Mon","Thu","Sun"]"#
+        );
         let err = serde_json::from_str::<WeekdaySet>(r#"["Funday"]"#).unwrap_err();
-        assert!(err.to_string().contains("unknown weekday \"Funday\""), "{err}");
+        assert!(
+            err.to_string().contains("unknown weekday \"Funday\""),
+            "{err}"
+        );
     }
 
     #[test]
@@ -330,9 +351,15 @@ mod tests {
         let ro = Calendar::new(chrono_tz::Europe::Bucharest, WorkingWeek::default());
         // Friday 21:00 local -> Monday 18:00 local.
         let t = utc("2026-11-27T19:00:00Z");
-        assert_eq!(ro.add_working_days_clamped(t, 1), utc("2026-11-30T16:00:00Z"));
+        assert_eq!(
+            ro.add_working_days_clamped(t, 1),
+            utc("2026-11-30T16:00:00Z")
+        );
         // Tuesday 11:15 local -> Wednesday 11:15 local.
         let t = utc("2026-11-24T09:15:00Z");
-        assert_eq!(ro.add_working_days_clamped(t, 1), utc("2026-11-25T09:15:00Z"));
+        assert_eq!(
+            ro.add_working_days_clamped(t, 1),
+            utc("2026-11-25T09:15:00Z")
+        );
     }
 }

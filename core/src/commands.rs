@@ -217,7 +217,10 @@ fn check_next_step(
     if input.due <= now {
         return Err(invalid(
             field,
-            format!("the next step must be due after now ({now}), not at {}", input.due),
+            format!(
+                "the next step must be due after now ({now}), not at {}",
+                input.due
+            ),
         ));
     }
     if input.duration_minutes == Some(0) {
@@ -235,16 +238,25 @@ fn check_refusal(team: &Team, input: &RefusalInput) -> Result<(), CommandError> 
             .map(|r| r.key.as_str())
             .collect();
         return Err(if input.reason.trim().is_empty() {
-            missing("reason", format!("a refusal needs a reason, one of {known:?}"))
+            missing(
+                "reason",
+                format!("a refusal needs a reason, one of {known:?}"),
+            )
         } else {
             invalid(
                 "reason",
-                format!("{:?} is not a refusal reason of the playbook ({known:?})", input.reason),
+                format!(
+                    "{:?} is not a refusal reason of the playbook ({known:?})",
+                    input.reason
+                ),
             )
         });
     };
     if input.products.is_empty() {
-        return Err(missing("products", "a refusal names the product(s) refused"));
+        return Err(missing(
+            "products",
+            "a refusal names the product(s) refused",
+        ));
     }
     if reason.requires_budget {
         match &input.budget {
@@ -278,7 +290,10 @@ fn check_amount(field: &str, amount: &Money) -> Result<(), CommandError> {
     if amount.currency.len() != 3 || !amount.currency.bytes().all(|b| b.is_ascii_uppercase()) {
         return Err(invalid(
             field,
-            format!("{:?} is not an ISO 4217 currency code like \"ILS\"", amount.currency),
+            format!(
+                "{:?} is not an ISO 4217 currency code like \"ILS\"",
+                amount.currency
+            ),
         ));
     }
     Ok(())
@@ -492,7 +507,10 @@ pub fn record_order(
     {
         return Err(invalid(
             "gross_profit",
-            format!("currency {} differs from the order's {}", gp.currency, amount.currency),
+            format!(
+                "currency {} differs from the order's {}",
+                gp.currency, amount.currency
+            ),
         ));
     }
     if products.is_empty() {
@@ -558,7 +576,10 @@ pub fn assign(
         Some(_) => {}
     }
     if &facts.owner == owner {
-        return Err(invalid("owner", format!("the lead already belongs to {owner}")));
+        return Err(invalid(
+            "owner",
+            format!("the lead already belongs to {owner}"),
+        ));
     }
     Ok(vec![author.event(EventKind::Assigned {
         owner: owner.clone(),

@@ -5,8 +5,7 @@
 
 use crate::ids::{EventId, LeadId, MemberId};
 use crate::lead::{
-    AttemptOutcome, Channel, ConversationEnd, Event, EventKind, Lead,
-    NextStepKind, ReviewDecision,
+    AttemptOutcome, Channel, ConversationEnd, Event, EventKind, Lead, NextStepKind, ReviewDecision,
 };
 use crate::money::Money;
 use crate::playbook::{Playbook, StatusRole};
@@ -184,7 +183,9 @@ impl LeadFacts {
     fn apply(&mut self, playbook: &Playbook, event: &Event) {
         let at = event.at;
         match &event.kind {
-            EventKind::Created | EventKind::Assigned { .. } | EventKind::ConflictResolved { .. } => {}
+            EventKind::Created
+            | EventKind::Assigned { .. }
+            | EventKind::ConflictResolved { .. } => {}
             EventKind::Attempt { channel, outcome } => {
                 self.n_attempts += 1;
                 self.first_attempt_at.get_or_insert(at);

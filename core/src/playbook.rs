@@ -275,7 +275,11 @@ pub struct VisitEvery {
 
 impl Default for VisitEvery {
     fn default() -> Self {
-        Self { a: 14, b: 30, c: 90 }
+        Self {
+            a: 14,
+            b: 30,
+            c: 90,
+        }
     }
 }
 
@@ -377,11 +381,19 @@ impl Default for Playbook {
             statuses: vec![
                 status("new", "New", StatusRole::New),
                 status("no_answer", "No answer", StatusRole::NoAnswer),
-                status("initial_contact", "Initial contact", StatusRole::InitialContact),
+                status(
+                    "initial_contact",
+                    "Initial contact",
+                    StatusRole::InitialContact,
+                ),
                 status("in_process", "In process", StatusRole::InProcess),
                 status("not_interested", "Not interested", StatusRole::Lost),
                 status("customer", "Customer", StatusRole::Won),
-                status("inactive_customer", "Inactive customer", StatusRole::Dormant),
+                status(
+                    "inactive_customer",
+                    "Inactive customer",
+                    StatusRole::Dormant,
+                ),
             ],
             refusal_reasons: vec![
                 reason("price", "Price too high"),
@@ -468,15 +480,24 @@ impl Playbook {
         }
         for (i, s) in self.statuses.iter().enumerate() {
             if s.key.trim().is_empty() {
-                return err(&format!("statuses[{i}].key"), "must not be empty".to_owned());
+                return err(
+                    &format!("statuses[{i}].key"),
+                    "must not be empty".to_owned(),
+                );
             }
             if self.statuses[..i].iter().any(|o| o.key == s.key) {
-                return err(&format!("statuses[{i}].key"), format!("duplicate key {:?}", s.key));
+                return err(
+                    &format!("statuses[{i}].key"),
+                    format!("duplicate key {:?}", s.key),
+                );
             }
         }
         for (i, r) in self.refusal_reasons.iter().enumerate() {
             if r.key.trim().is_empty() {
-                return err(&format!("refusal_reasons[{i}].key"), "must not be empty".to_owned());
+                return err(
+                    &format!("refusal_reasons[{i}].key"),
+                    "must not be empty".to_owned(),
+                );
             }
             if self.refusal_reasons[..i].iter().any(|o| o.key == r.key) {
                 return err(
@@ -488,7 +509,10 @@ impl Playbook {
         if self.refusal_reason(&self.cadence.close_reason).is_none() {
             return err(
                 "cadence.close_reason",
-                format!("{:?} is not one of refusal_reasons", self.cadence.close_reason),
+                format!(
+                    "{:?} is not one of refusal_reasons",
+                    self.cadence.close_reason
+                ),
             );
         }
         if self.cadence.max_attempts == 0 {
@@ -501,11 +525,17 @@ impl Playbook {
         if t.a_percent + t.b_percent > 100 {
             return err(
                 "tiers",
-                format!("a_percent + b_percent is {}, more than 100", t.a_percent + t.b_percent),
+                format!(
+                    "a_percent + b_percent is {}, more than 100",
+                    t.a_percent + t.b_percent
+                ),
             );
         }
         if t.pareto_percent == 0 || t.pareto_percent > 100 {
-            return err("tiers.pareto_percent", "must be between 1 and 100".to_owned());
+            return err(
+                "tiers.pareto_percent",
+                "must be between 1 and 100".to_owned(),
+            );
         }
         let w = &t.weights;
         let weights = [
@@ -518,10 +548,16 @@ impl Playbook {
             w.tenure,
         ];
         if weights.iter().any(|x| !x.is_finite() || *x < 0.0) {
-            return err("tiers.weights", "weights must be finite and not negative".to_owned());
+            return err(
+                "tiers.weights",
+                "weights must be finite and not negative".to_owned(),
+            );
         }
         if weights.iter().sum::<f64>() <= 0.0 {
-            return err("tiers.weights", "at least one weight must be positive".to_owned());
+            return err(
+                "tiers.weights",
+                "at least one weight must be positive".to_owned(),
+            );
         }
         Ok(())
     }

@@ -259,7 +259,10 @@ impl CallQueue {
         } else {
             let days = (self.date - date).num_days();
             let unit = if days == 1 { "day" } else { "days" };
-            format!("overdue by {days} {unit} (due {})", local.format("%Y-%m-%d %H:%M"))
+            format!(
+                "overdue by {days} {unit} (due {})",
+                local.format("%Y-%m-%d %H:%M")
+            )
         }
     }
 
@@ -314,7 +317,7 @@ fn format_minor(minor: i64) -> String {
     let units = (abs / 100).to_string();
     let mut grouped = String::new();
     for (i, ch) in units.chars().enumerate() {
-        if i > 0 && (units.len() - i) % 3 == 0 {
+        if i > 0 && (units.len() - i).is_multiple_of(3) {
             grouped.push(',');
         }
         grouped.push(ch);

@@ -123,7 +123,10 @@ mod tests {
             LeadBuilder::new("decided", "dana", "2026-11-01T07:00:00Z")
                 .refusal("2026-11-10T08:00:00Z", "price", "erp", Some(1))
                 .by("mgr")
-                .review("2026-11-11T08:00:00Z", crate::lead::ReviewDecision::RefusalValidated)
+                .review(
+                    "2026-11-11T08:00:00Z",
+                    crate::lead::ReviewDecision::RefusalValidated,
+                )
                 .build(),
             LeadBuilder::new("unreachable", "dana", "2026-11-01T07:00:00Z")
                 .refusal("2026-11-10T08:00:00Z", "unreachable", "erp", None)
@@ -155,6 +158,9 @@ mod tests {
         ];
         assert_eq!(render("mgr"), expected);
         assert_eq!(render("ada"), expected, "an admin sees the whole team");
-        assert!(render("dana").is_empty(), "a rep has no inbox for others' leads");
+        assert!(
+            render("dana").is_empty(),
+            "a rep has no inbox for others' leads"
+        );
     }
 }

@@ -80,7 +80,10 @@ impl Team {
     /// lead owned by a removed member still has due times.
     pub fn calendar(&self, id: &MemberId) -> Calendar {
         match self.member(id) {
-            Some(m) => Calendar::new(m.time_zone, m.working_week.unwrap_or(self.playbook.working_week)),
+            Some(m) => Calendar::new(
+                m.time_zone,
+                m.working_week.unwrap_or(self.playbook.working_week),
+            ),
             None => Calendar::new(chrono_tz::UTC, self.playbook.working_week),
         }
     }

@@ -130,10 +130,15 @@ fn r4_needs_time_and_decision_date_become_agreed_next_steps() {
         ..talk()
     })
     .unwrap();
-    assert!(matches!(events[1].kind, EventKind::NextStep { due, agreed: true, .. } if due == named));
+    assert!(
+        matches!(events[1].kind, EventKind::NextStep { due, agreed: true, .. } if due == named)
+    );
     // Both events carry the command's time and fresh ids.
     assert_eq!(
-        events.iter().map(|e| (e.id.as_str(), e.at)).collect::<Vec<_>>(),
+        events
+            .iter()
+            .map(|e| (e.id.as_str(), e.at))
+            .collect::<Vec<_>>(),
         [("c1", t(NOW)), ("c2", t(NOW))]
     );
 }
@@ -171,7 +176,9 @@ fn r7_refusal_requires_reason_products_and_budget() {
             reason: "weather".to_owned(),
             ..full.clone()
         }))
-        .starts_with("final_no.reason: \"weather\" is not a refusal reason of the playbook ([\"price\"")
+        .starts_with(
+            "final_no.reason: \"weather\" is not a refusal reason of the playbook ([\"price\""
+        )
     );
     assert_eq!(
         err(run("dana", |a| record_refusal(
@@ -202,14 +209,27 @@ fn r7_only_a_manager_reviews_and_only_a_pending_refusal() {
         offer_change: OfferChange::PaymentTerms,
     };
     assert_eq!(
-        err(run("dana", |a| review_refusal(a, &facts(&refused()), decision.clone(), ""))),
+        err(run("dana", |a| review_refusal(
+            a,
+            &facts(&refused()),
+            decision.clone(),
+            ""
+        ))),
         "not allowed: only a manager or admin may review a refusal; dana is not one"
     );
     assert_eq!(
-        err(run("mgr", |a| review_refusal(a, &fresh(), decision.clone(), ""))),
+        err(run("mgr", |a| review_refusal(
+            a,
+            &fresh(),
+            decision.clone(),
+            ""
+        ))),
         "not allowed: lead L has no refusal waiting for review"
     );
-    let events = run("mgr", |a| review_refusal(a, &facts(&refused()), decision, "10% off")).unwrap();
+    let events = run("mgr", |a| {
+        review_refusal(a, &facts(&refused()), decision, "10% off")
+    })
+    .unwrap();
     let mut lead = refused();
     lead.events.extend(events);
     let state = derive(&team(), &facts(&lead), t(NOW));
@@ -279,7 +299,12 @@ fn amounts_and_materials() {
         "amount: the amount must be more than 0"
     );
     assert_eq!(
-        err(run("dana", |a| record_order(a, &Money::new(5, "shekel"), None, &["crm".into()]))),
+        err(run("dana", |a| record_order(
+            a,
+            &Money::new(5, "shekel"),
+            None,
+            &["crm".into()]
+        ))),
         "amount: \"shekel\" is not an ISO 4217 currency code like \"ILS\""
     );
     assert_eq!(
@@ -287,7 +312,11 @@ fn amounts_and_materials() {
         "materials: name what the customer asked for"
     );
     assert_eq!(
-        err(run("dana", |a| send_materials(a, &fresh(), &[Material::PriceList]))),
+        err(run("dana", |a| send_materials(
+            a,
+            &fresh(),
+            &[Material::PriceList]
+        ))),
         "not allowed: lead L has no open materials request"
     );
 }

@@ -83,7 +83,10 @@ fn ion_book() -> Vec<Lead> {
             .attempt("2026-08-01T08:00:00Z", AttemptOutcome::Reached)
             .refusal("2026-08-02T08:00:00Z", "timing", "crm", Some(100))
             .by("mgr")
-            .review("2026-08-03T08:00:00Z", crate::lead::ReviewDecision::RefusalValidated)
+            .review(
+                "2026-08-03T08:00:00Z",
+                crate::lead::ReviewDecision::RefusalValidated,
+            )
             .build(),
         LeadBuilder::new("visit-a", "ion", "2026-06-01T07:00:00Z")
             .won("2026-06-02T08:00:00Z", 1_000_000)
@@ -173,7 +176,8 @@ fn stale_and_overdue_work_the_same_over_a_large_book() {
         leads.push(if i % 4 < 2 {
             b.build()
         } else {
-            b.call_then("2026-11-21T08:00:00Z", "2026-11-30T08:00:00Z").build()
+            b.call_then("2026-11-21T08:00:00Z", "2026-11-30T08:00:00Z")
+                .build()
         });
     }
     let q = queue("ion", &leads, &TierMap::new(), NOW);
@@ -182,4 +186,20 @@ fn stale_and_overdue_work_the_same_over_a_large_book() {
     let mut ids: Vec<_> = q.items.iter().map(|i| i.lead.clone()).collect();
     ids.dedup();
     assert_eq!(ids.len(), 250);
+}
+
+#[test]
+fn r9_nurture_enters_the_queue_on_day_90() {
+    // Refused (unreachable, no review) at 08:00Z on 2026-08-27; 90 days on is 2026-11-25.
+    let lead = LeadBuilder::new("nurture", "ion", "2026-08-20T07:00:00Z")
+        .refusal("2026-08-27T08:00:00Z", "unreachable", "crm", None)
+        .build();
+    let in_queue = |now: &str| {
+        !queue("ion", std::slice::from_ref(&lead), &TierMap::new(), now)
+            .items
+            .is_empty()
+    };
+    // Day 89 (the 24th, all day long in Bucharest) no; day 90 yes, from local midnight.
+    assert!(!in_queue("2026-11-24T21:59:00Z"));
+    assert!(in_queue("2026-11-24T22:00:00Z"));
 }

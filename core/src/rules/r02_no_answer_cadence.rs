@@ -14,8 +14,7 @@ pub fn next_attempt_due(
     facts: &LeadFacts,
     role: StatusRole,
 ) -> Option<DateTime<Utc>> {
-    if role != StatusRole::NoAnswer || facts.n_failed_attempts >= cx.playbook.cadence.max_attempts
-    {
+    if role != StatusRole::NoAnswer || facts.n_failed_attempts >= cx.playbook.cadence.max_attempts {
         return None;
     }
     let last = facts.last_attempt_at?;
@@ -39,14 +38,10 @@ pub fn apply(cx: &RuleContext<'_>, facts: &LeadFacts, role: StatusRole, out: &mu
         out.flags.push(Flag::VoicemailHint);
     }
     let n = facts.n_failed_attempts;
-    let email = cx
-        .playbook
-        .cadence
-        .template_for(n)
-        .map(|t| SuggestedEmail {
-            subject: fill(&t.subject, cx, facts),
-            body: fill(&t.body, cx, facts),
-        });
+    let email = cx.playbook.cadence.template_for(n).map(|t| SuggestedEmail {
+        subject: fill(&t.subject, cx, facts),
+        body: fill(&t.body, cx, facts),
+    });
     if let Some(due) = next_attempt_due(cx, facts, role) {
         out.tasks.push(Task {
             kind: TaskKind::NextAttempt { attempt: n + 1 },

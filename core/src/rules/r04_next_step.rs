@@ -13,7 +13,10 @@ pub fn apply(cx: &RuleContext<'_>, facts: &LeadFacts, role: StatusRole, out: &mu
     };
     let (kind, rule) = match source {
         FollowUpSource::NextStep => {
-            let step = facts.next_step.as_ref().expect("source is the open next step");
+            let step = facts
+                .next_step
+                .as_ref()
+                .expect("source is the open next step");
             (
                 TaskKind::NextStep {
                     step: step.kind,

@@ -12,10 +12,14 @@ pub fn inactive_since(cx: &RuleContext<'_>, facts: &LeadFacts) -> Option<DateTim
     if facts.role != StatusRole::Won || facts.status_override.is_some() {
         return None;
     }
-    let last = [facts.won_at, facts.last_order_at, facts.last_conversation_at]
-        .into_iter()
-        .flatten()
-        .max()?;
+    let last = [
+        facts.won_at,
+        facts.last_order_at,
+        facts.last_conversation_at,
+    ]
+    .into_iter()
+    .flatten()
+    .max()?;
     Some(last + Duration::days(i64::from(cx.playbook.dormant_after_days)))
 }
 

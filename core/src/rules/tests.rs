@@ -2,7 +2,9 @@
 //! both sides of its edge. Snapshots refresh with `UPDATE_EXPECT=1`.
 
 use crate::facts::LeadFacts;
-use crate::lead::{AttemptOutcome, ConversationEnd, ConversationKind, Lead, NextStepKind, ReviewDecision};
+use crate::lead::{
+    AttemptOutcome, ConversationEnd, ConversationKind, Lead, NextStepKind, ReviewDecision,
+};
 use crate::state::{Flag, LeadState, TaskKind, derive};
 use crate::testing::{LeadBuilder, t, team};
 use expect_test::{Expect, expect};
@@ -17,11 +19,7 @@ fn state_at(lead: &Lead, now: &str) -> LeadState {
 
 /// One line per derived state: status, flags, then tasks as `rule kind due -> assignee`.
 fn render(state: &LeadState) -> String {
-    let flags: Vec<String> = state
-        .flags
-        .iter()
-        .map(|f| format!("{f:?}"))
-        .collect();
+    let flags: Vec<String> = state.flags.iter().map(|f| format!("{f:?}")).collect();
     let mut out = format!("{} [{}]", state.status, flags.join(", "));
     for task in &state.tasks {
         out.push_str(&format!(
@@ -64,8 +62,14 @@ fn r1_speed_to_lead_boundaries() {
     assert_eq!(flags(&lead, "2026-11-23T08:10:00Z"), [Flag::RespondNow]);
     assert_eq!(flags(&lead, "2026-11-23T08:11:00Z"), [Flag::LateResponse]);
     assert_eq!(flags(&lead, "2026-11-23T22:59:00Z"), [Flag::LateResponse]); // 14 h 59
-    assert_eq!(flags(&lead, "2026-11-23T23:00:00Z"), [Flag::ResponseDecaying]); // 15 h
-    assert_eq!(flags(&lead, "2026-11-24T07:59:00Z"), [Flag::ResponseDecaying]); // 23 h 59
+    assert_eq!(
+        flags(&lead, "2026-11-23T23:00:00Z"),
+        [Flag::ResponseDecaying]
+    ); // 15 h
+    assert_eq!(
+        flags(&lead, "2026-11-24T07:59:00Z"),
+        [Flag::ResponseDecaying]
+    ); // 23 h 59
     assert_eq!(flags(&lead, "2026-11-24T08:00:00Z"), [Flag::StaleNew]); // 24 h
 }
 
@@ -245,8 +249,16 @@ fn r5_needs_final_answer_after_three_postponements_since_the_quote() {
 #[test]
 fn meeting_moves_straight_to_in_process() {
     let lead = LeadBuilder::new("L5", "ion", "2026-11-02T07:00:00Z")
-        .conversation("2026-11-02T08:00:00Z", ConversationKind::Demo, ConversationEnd::NextStep)
-        .next_step("2026-11-02T08:00:00Z", NextStepKind::QuoteFollowUp, "2026-11-05T08:00:00Z")
+        .conversation(
+            "2026-11-02T08:00:00Z",
+            ConversationKind::Demo,
+            ConversationEnd::NextStep,
+        )
+        .next_step(
+            "2026-11-02T08:00:00Z",
+            NextStepKind::QuoteFollowUp,
+            "2026-11-05T08:00:00Z",
+        )
         .build();
     assert_eq!(state_at(&lead, "2026-11-02T09:00:00Z").status, "in_process");
 }
@@ -256,7 +268,11 @@ fn meeting_moves_straight_to_in_process() {
 fn refused() -> LeadBuilder {
     LeadBuilder::new("L7", "dana", "2026-11-01T07:00:00Z")
         .call_then("2026-11-01T08:00:00Z", "2026-11-03T08:00:00Z")
-        .conversation("2026-11-03T08:00:00Z", ConversationKind::Call, ConversationEnd::FinalNo)
+        .conversation(
+            "2026-11-03T08:00:00Z",
+            ConversationKind::Call,
+            ConversationEnd::FinalNo,
+        )
         .refusal("2026-11-03T08:00:00Z", "price", "crm", Some(500_000))
 }
 
@@ -344,11 +360,7 @@ fn r13_customer_inactive_after_180_days_without_order_or_conversation() {
         .order("2026-02-01T10:00:00Z", 500_000, &["crm"])
         .build();
     // 2026-02-01 + 180 days = 2026-07-31.
-    check(
-        &lead,
-        "2026-07-31T09:59:00Z",
-        expect!["customer []"],
-    );
+    check(&lead, "2026-07-31T09:59:00Z", expect!["customer []"]);
     check(
         &lead,
         "2026-07-31T10:00:00Z",
@@ -408,7 +420,11 @@ mod order {
             .quote("2026-11-10T08:00:00Z", 900_000)
             .materials("2026-11-10T08:00:00Z")
             .call_then("2026-11-12T08:00:00Z", "2026-11-16T08:00:00Z")
-            .conversation("2026-11-16T08:00:00Z", ConversationKind::Meeting, ConversationEnd::FinalYes)
+            .conversation(
+                "2026-11-16T08:00:00Z",
+                ConversationKind::Meeting,
+                ConversationEnd::FinalYes,
+            )
             .won("2026-11-16T08:00:00Z", 900_000)
             .order("2026-11-20T08:00:00Z", 900_000, &["crm", "pos"])
             .build()
