@@ -1,0 +1,223 @@
+//! `fieldbook eval` end to end: the documented example gives the documented output, and bad
+//! inputs give one exact error on stderr, exit code 1 and nothing on stdout.
+//!
+//! Refresh docs/examples/team.out.json after an intended change with
+//! `UPDATE_EXPECT=1 cargo test -p fieldbook-server --test eval`.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use fieldbook_server::eval::run_eval;
+use serde_json::{Value, json};
+
+fn examples_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/examples")
+}
+
+fn fieldbook_eval(file: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_fieldbook"))
+        .arg("eval")
+        .arg(file)
+        .output()
+        .expect("the fieldbook binary runs")
+}
+
+#[test]
+fn example_team_gives_the_documented_output() {
+    let dir = examples_dir();
+    let out = fieldbook_eval(&dir.join("team.json"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "fieldbook eval failed: {stderr}");
+    assert_eq!(stderr, "");
+    let stdout = String::from_utf8(out.stdout).expect("UTF-8 output");
+    let expected_path = dir.join("team.out.json");
+    if std::env::var_os("UPDATE_EXPECT").is_some() {
+        std::fs::write(&expected_path, &stdout).expect("write team.out.json");
+        return;
+    }
+    let expected = std::fs::read_to_string(&expected_path).expect("read team.out.json");
+    assert!(
+        stdout == expected,
+        "output differs from docs/examples/team.out.json; if the change is intended, rerun \
+         with UPDATE_EXPECT=1 and review the diff"
+    );
+}
+
+/// A small valid input: a manager, one rep, two leads (the second refused).
+fn base() -> Value {
+    json!({
+        "now": "2025-06-09T07:30:00Z",
+        "members": [
+            { "id": "m-1", "name": "Dana", "role": "manager", "time_zone": "Asia/Jerusalem" },
+            { "id": "r-1", "name": "Yossi", "role": "rep", "manager": "m-1",
+              "time_zone": "Asia/Jerusalem" }
+        ],
+        "leads": [
+            { "id": "L-1", "company": "Galil Dairy", "owner": "r-1",
+              "created_at": "2025-06-09T07:00:00Z",
+              "events": [
+                  { "id": "E-1", "at": "2025-06-09T07:00:00Z", "by": "r-1", "type": "created" }
+              ] },
+            { "id": "L-2", "company": "Negev Logistics", "owner": "r-1",
+              "created_at": "2025-06-01T07:00:00Z",
+              "events": [
+                  { "id": "E-1", "at": "2025-06-01T07:00:00Z", "by": "r-1", "type": "created" },
+                  { "id": "E-2", "at": "2025-06-01T07:05:00Z", "by": "r-1", "type": "attempt",
+                    "channel": "call", "outcome": "reached" },
+                  { "id": "E-3", "at": "2025-06-01T07:05:00Z", "by": "r-1",
+                    "type": "conversation", "kind": "call", "notes": "Too expensive.",
+                    "ended": "final_no" },
+                  { "id": "E-4", "at": "2025-06-01T07:05:00Z", "by": "r-1", "type": "refusal",
+                    "reason": "price", "budget": { "minor": 1500000, "currency": "ILS" } }
+              ] }
+        ]
+    })
+}
+
+/// `base()` with the value at JSON pointer `pointer` replaced.
+fn with(pointer: &str, value: Value) -> Value {
+    let mut input = base();
+    *input.pointer_mut(pointer).expect("pointer into base()") = value;
+    input
+}
+
+/// Runs the binary on `input` and returns its error line, checking exit code 1 and that
+/// nothing was printed on stdout.
+fn eval_error(name: &str, input: &Value) -> String {
+    let file = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("eval-{name}.json"));
+    std::fs::write(&file, serde_json::to_string_pretty(input).unwrap()).unwrap();
+    let out = fieldbook_eval(&file);
+    assert_eq!(out.status.code(), Some(1), "exit code for {name}");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "",
+        "stdout for {name}"
+    );
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    let prefix = format!("error: {}: ", file.display());
+    stderr
+        .strip_prefix(&prefix)
+        .unwrap_or_else(|| panic!("stderr {stderr:?} does not start with {prefix:?}"))
+        .trim_end()
+        .to_owned()
+}
+
+#[test]
+fn the_base_input_is_valid() {
+    run_eval(&base().to_string()).unwrap();
+}
+
+#[test]
+fn wrong_type_deep_in_an_event_names_path_and_lead() {
+    let input = with("/leads/1/events/2/at", json!("yesterday"));
+    assert_eq!(
+        eval_error("bad-time", &input),
+        r#"leads[1].events[2].at: input contains invalid characters (lead "L-2")"#
+    );
+}
+
+#[test]
+fn unknown_owner_is_rejected() {
+    let input = with("/leads/0/owner", json!("r-ghost"));
+    assert_eq!(
+        eval_error("unknown-owner", &input),
+        r#"leads[0].owner: "r-ghost" is not a member (lead "L-1")"#
+    );
+}
+
+#[test]
+fn duplicate_lead_id_is_rejected() {
+    let input = with("/leads/1/id", json!("L-1"));
+    assert_eq!(
+        eval_error("duplicate-lead", &input),
+        r#"leads[1].id: duplicate lead id, first used by leads[0] (lead "L-1")"#
+    );
+}
+
+#[test]
+fn unknown_refusal_reason_is_rejected() {
+    let input = with("/leads/1/events/3/reason", json!("too_expensive"));
+    assert_eq!(
+        eval_error("unknown-reason", &input),
+        r#"leads[1].events[3].reason: "too_expensive" is not a refusal reason of the playbook, which has: price, budget, competitor, timing, no_need, product_fit, other, unreachable (lead "L-2", event "E-4")"#
+    );
+}
+
+/// The error message of `run_eval` for `input`.
+fn message(input: &Value) -> String {
+    run_eval(&input.to_string()).unwrap_err().to_string()
+}
+
+#[test]
+fn other_bad_inputs_name_what_is_wrong() {
+    let cases = [
+        (
+            with("/leads/1/events/1/id", json!("E-1")),
+            r#"leads[1].events[1].id: duplicate event id, first used by leads[1].events[0] (lead "L-2", event "E-1")"#,
+        ),
+        (
+            with("/leads/1/events/1/by", json!("m-9")),
+            r#"leads[1].events[1].by: "m-9" is not a member (lead "L-2", event "E-2")"#,
+        ),
+        (
+            with("/members/1/manager", json!("m-9")),
+            r#"members[1].manager: "m-9" is not a member"#,
+        ),
+        (
+            with("/leads/1/events/1/outcome", json!("hung_up")),
+            r#"leads[1].events[1]: unknown variant `hung_up`, expected one of `no_answer`, `busy`, `wrong_number`, `voicemail`, `reached` (lead "L-2")"#,
+        ),
+        (
+            with("/leads/0/created_at", json!(20250609)),
+            r#"leads[0].created_at: invalid type: integer `20250609`, expected an RFC 3339 formatted date and time string (lead "L-1")"#,
+        ),
+        (
+            with("/members/0/time_zone", json!("Mars/Olympus")),
+            r#"members[0].time_zone: failed to parse timezone: 'Mars/Olympus'"#,
+        ),
+        (
+            with("/now", json!("2025-06-09")),
+            r#"now: premature end of input"#,
+        ),
+    ];
+    for (input, expected) in cases {
+        assert_eq!(message(&input), expected);
+    }
+
+    let mut input = base();
+    input["rep"] = json!("r-2");
+    assert_eq!(message(&input), r#"rep: "r-2" is not a member"#);
+
+    let mut input = base();
+    input["playbook"] = json!({ "tiers": { "a_percent": 60, "b_percent": 50 } });
+    assert_eq!(
+        message(&input),
+        "playbook.tiers: a_percent + b_percent is 110, more than 100"
+    );
+
+    let mut input = base();
+    input["lead"] = json!([]);
+    assert_eq!(
+        message(&input),
+        "lead: unknown field `lead`, expected one of `now`, `members`, `products`, `playbook`, \
+         `team`, `leads`, `rep`"
+    );
+
+    let mut input = base();
+    input.as_object_mut().unwrap().remove("members");
+    assert_eq!(message(&input), "(top level): missing field `members`");
+
+    let mut input = base();
+    input["leads"][1]["events"].as_array_mut().unwrap().push(
+        json!({ "id": "E-5", "at": "2025-06-02T07:00:00Z", "by": "m-1",
+                      "type": "status_override", "status": "frozen", "reason": "x" }),
+    );
+    assert!(message(&input).starts_with(
+        r#"leads[1].events[4].status: "frozen" is not a status of the playbook, which has: new,"#
+    ));
+
+    assert_eq!(
+        run_eval("{\"now\": ").unwrap_err().to_string(),
+        "invalid JSON: EOF while parsing a value at line 1 column 8"
+    );
+}
