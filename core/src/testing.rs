@@ -38,9 +38,30 @@ pub(crate) fn team() -> Team {
         id: TeamId::from("team-1"),
         name: "Test team".to_owned(),
         members: vec![
-            member("mgr", "Maya", Role::Manager, None, chrono_tz::Asia::Jerusalem, Some(il_week)),
-            member("dana", "Dana", Role::Rep, Some("mgr"), chrono_tz::Asia::Jerusalem, Some(il_week)),
-            member("ion", "Ion", Role::Rep, Some("mgr"), chrono_tz::Europe::Bucharest, None),
+            member(
+                "mgr",
+                "Maya",
+                Role::Manager,
+                None,
+                chrono_tz::Asia::Jerusalem,
+                Some(il_week),
+            ),
+            member(
+                "dana",
+                "Dana",
+                Role::Rep,
+                Some("mgr"),
+                chrono_tz::Asia::Jerusalem,
+                Some(il_week),
+            ),
+            member(
+                "ion",
+                "Ion",
+                Role::Rep,
+                Some("mgr"),
+                chrono_tz::Europe::Bucharest,
+                None,
+            ),
             member("ada", "Ada", Role::Admin, None, chrono_tz::UTC, None),
         ],
         products: ["crm", "erp", "pos"]
@@ -133,7 +154,12 @@ impl LeadBuilder {
     }
 
     /// A conversation of `kind` ending as `ended` (add the matching next step / yes / no).
-    pub(crate) fn conversation(self, at: &str, kind: ConversationKind, ended: ConversationEnd) -> Self {
+    pub(crate) fn conversation(
+        self,
+        at: &str,
+        kind: ConversationKind,
+        ended: ConversationEnd,
+    ) -> Self {
         self.event(
             at,
             EventKind::Conversation {
@@ -174,7 +200,13 @@ impl LeadBuilder {
         )
     }
 
-    pub(crate) fn refusal(self, at: &str, reason: &str, product: &str, budget: Option<i64>) -> Self {
+    pub(crate) fn refusal(
+        self,
+        at: &str,
+        reason: &str,
+        product: &str,
+        budget: Option<i64>,
+    ) -> Self {
         self.event(
             at,
             EventKind::Refusal {

@@ -867,49 +867,4 @@ mod tests {
         );
         assert!(r.by_product.is_empty() && r.budget.is_empty() && r.matrix.cells.is_empty());
     }
-
-    /// 10,000 leads × 20 events. Run natively with
-    /// `cargo test -p fieldbook-core --release refusals_are_fast -- --ignored --nocapture`.
-    // `Instant::now()` traps on wasm32-unknown-unknown.
-    #[cfg(not(target_arch = "wasm32"))]
-    #[test]
-    #[ignore = "timing; run in release"]
-    fn refusals_are_fast() {
-        let products = ["crm", "erp", "pos"];
-        let reasons = ["price", "budget", "competitor", "timing"];
-        let leads: Vec<Lead> = (0..10_000_usize)
-            .map(|i| {
-                let owner = if i.is_multiple_of(2) { "dana" } else { "ion" };
-                let mut b = LeadBuilder::new(&format!("l{i:05}"), owner, "2026-01-01T08:00:00Z");
-                for j in 0..19 {
-                    let at = format!(
-                        "2026-{:02}-{:02}T{:02}:00:00Z",
-                        1 + (i + j) % 11,
-                        1 + j,
-                        j % 24
-                    );
-                    b = if j % 5 == 4 {
-                        b.refusal(&at, reasons[(i + j) % 4], products[(i + j) % 3], Some(1000))
-                    } else {
-                        b.no_answer(&at)
-                    };
-                }
-                b.build()
-            })
-            .collect();
-        let team = team();
-        let mgr = MemberId::from("mgr");
-        let now = t("2026-11-24T12:00:00Z");
-        let start = std::time::Instant::now();
-        let n = leads
-            .iter()
-            .flat_map(|l| &l.events)
-            .filter(|e| matches!(e.kind, EventKind::Refusal { .. }))
-            .count();
-        println!("scan only: {:?} ({n})", start.elapsed());
-        let start = std::time::Instant::now();
-        let r = refusal_reports(&team, &leads, &mgr, now);
-        println!("10,000 leads × 20 events: {:?}", start.elapsed());
-        assert_eq!(r.cumulative.refusals.n, 30_000);
-    }
 }
