@@ -5,6 +5,7 @@
 use chrono::{DateTime, Duration, Utc};
 use fieldbook_core::analytics::refusals::refusal_reports;
 use fieldbook_core::calendar::{WeekdaySet, WorkingWeek};
+use fieldbook_core::dayplan::day_plan;
 use fieldbook_core::facts::LeadFacts;
 use fieldbook_core::ids::{EventId, LeadId, MemberId, ProductId, TeamId};
 use fieldbook_core::lead::{
@@ -14,9 +15,10 @@ use fieldbook_core::lead::{
 use fieldbook_core::money::Money;
 use fieldbook_core::playbook::Playbook;
 use fieldbook_core::queue::call_queue;
+use fieldbook_core::review::review_inbox;
 use fieldbook_core::state::derive;
 use fieldbook_core::team::{Member, Role, Team};
-use fieldbook_core::tiers::TierMap;
+use fieldbook_core::tiers::{TierMap, tier_report};
 use std::hint::black_box;
 use std::time::{Duration as StdDuration, Instant};
 
@@ -287,6 +289,22 @@ fn main() {
         "refusal report R8: day, week, month, cumulative",
         20,
         time(20, || refusal_reports(&team, &leads, &"mgr".into(), now)),
+    );
+    report(
+        "customer tiers R10 (score, ABC, Pareto)",
+        20,
+        time(20, || tier_report(&team, &leads, now)),
+    );
+    let today = now.with_timezone(&chrono_tz::Asia::Jerusalem).date_naive();
+    report(
+        "day plan R11, one rep",
+        200,
+        time(200, || day_plan(&team, &rep, &facts, today, now)),
+    );
+    report(
+        "manager inbox R7 (reviews, stale leads)",
+        200,
+        time(200, || review_inbox(&team, &"mgr".into(), &facts, now)),
     );
     report(
         "all together: summaries + derived state + queue + R8",
