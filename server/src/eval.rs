@@ -9,9 +9,10 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Datelike, Months, Utc};
 use fieldbook_core::analytics::funnel::{Funnel, SpeedToLead, funnel, speed_to_lead};
 use fieldbook_core::analytics::refusals::{RefusalReports, refusal_reports};
+use fieldbook_core::dayplan::{DayPlan, day_plan};
 use fieldbook_core::facts::LeadFacts;
 use fieldbook_core::ids::{LeadId, MemberId, TeamId};
 use fieldbook_core::lead::{EventKind, Lead};
@@ -20,7 +21,7 @@ use fieldbook_core::queue::{CallQueue, call_queue};
 use fieldbook_core::review::{InboxItem, review_inbox};
 use fieldbook_core::state::{LeadState, derive};
 use fieldbook_core::team::{Member, Product, Role, Team};
-use fieldbook_core::tiers::TierMap;
+use fieldbook_core::tiers::{TierCube, TierReport, snapshot, tier_cube, tier_report};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -78,6 +79,20 @@ pub struct EvalOutput {
     pub funnel: Funnel,
     /// Minutes from creation to first attempt, for the team and per rep (R1).
     pub speed_to_lead: SpeedToLead,
+    /// Customer tiers (R10) at `now`, with the movement between the last two months.
+    pub tiers: Tiers,
+    /// Today's plan of each rep (or of the requested rep), in their own zone (R11).
+    pub day_plans: Vec<DayPlan>,
+}
+
+/// Customer tiers at `now` and the cube of the last two complete months.
+#[derive(Debug, Serialize)]
+pub struct Tiers {
+    /// Scores, tiers and the Pareto view at `now`.
+    #[serde(flatten)]
+    pub report: TierReport,
+    /// Movement between the snapshots of the two months before `now`'s month (UTC).
+    pub cube: Option<TierCube>,
 }
 
 /// The R8 reports for one viewer.
@@ -366,16 +381,27 @@ fn assemble(input: EvalInput) -> EvalOutput {
         .collect();
     let states: Vec<LeadState> = facts.iter().map(|f| derive(&team, f, now)).collect();
 
-    // Customer tiers (R10) feed the visit-due items of the queue; empty until wired in.
-    let tiers = TierMap::new();
-    let queues = team
+    // Customer tiers (R10) also feed the visit-due items of the queues (R6 tier 4).
+    let tier_report = tier_report(&team, &input.leads, now);
+    let tier_map = tier_report.tiers();
+    let reps: Vec<&Member> = team
         .members
         .iter()
         .filter(|m| match &input.rep {
             Some(rep) => &m.id == rep,
             None => m.role == Role::Rep,
         })
-        .map(|m| call_queue(&team, &m.id, &facts, &tiers, now))
+        .collect();
+    let queues = reps
+        .iter()
+        .map(|m| call_queue(&team, &m.id, &facts, &tier_map, now))
+        .collect();
+    let day_plans = reps
+        .iter()
+        .map(|m| {
+            let today = team.calendar(&m.id).local_date(now);
+            day_plan(&team, &m.id, &facts, today, now)
+        })
         .collect();
     let managers = || {
         team.members
@@ -394,6 +420,14 @@ fn assemble(input: EvalInput) -> EvalOutput {
             reports: refusal_reports(&team, &input.leads, &m.id, now),
         })
         .collect();
+    let month_snapshot = |months_back: u32| {
+        let date = now.date_naive().with_day(1)? - Months::new(months_back);
+        snapshot(&team, &input.leads, date.year(), date.month())
+    };
+    let cube = match (month_snapshot(2), month_snapshot(1)) {
+        (Some(previous), Some(current)) => Some(tier_cube(&previous, &current)),
+        _ => None,
+    };
     EvalOutput {
         now,
         team: team_info,
@@ -403,5 +437,10 @@ fn assemble(input: EvalInput) -> EvalOutput {
         queues,
         review_inbox,
         refusals,
+        tiers: Tiers {
+            report: tier_report,
+            cube,
+        },
+        day_plans,
     }
 }
