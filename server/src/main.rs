@@ -21,7 +21,8 @@ enum Command {
     ///
     /// The file holds `now`, `members`, `leads` and optionally `products`, `playbook`,
     /// `team` and `rep` (format: docs/eval.md). Prints the derived state of every lead
-    /// (status, flags, tasks), each rep's call queue and each manager's review inbox.
+    /// (status, flags, tasks), each rep's call queue and day plan, each manager's review
+    /// inbox and refusal analytics, the funnel, speed to lead and the customer tiers.
     /// Bad input prints one error naming the field, the lead and the event to stderr,
     /// nothing to stdout, and exits with code 1.
     Eval {
