@@ -42,7 +42,8 @@ fn ensure_rustup_parts() -> Result<()> {
     } else {
         run_checked(
             Command::new("rustup").args(["target", "add", WASM_TARGET]),
-            "installing the wasm32 target failed",
+            "installing the wasm32 target failed (rustup downloads it from the Rust \
+             distribution server: a machine that cannot reach it needs the target in its image)",
         )?;
     }
     Ok(())
