@@ -60,6 +60,60 @@ pub struct TeamInfo {
     pub name: String,
 }
 
+/// A rep's call queue as printed: each item with its company and its reason both structured
+/// (for programs) and as an English sentence (for people).
+#[derive(Debug, Serialize)]
+pub struct QueueView {
+    /// The rep.
+    pub rep: MemberId,
+    /// The rep's local date.
+    pub date: chrono::NaiveDate,
+    /// The ordered items.
+    pub items: Vec<QueueItemView>,
+}
+
+/// One call-queue item as printed.
+#[derive(Debug, Serialize)]
+pub struct QueueItemView {
+    /// 1-based position.
+    pub position: usize,
+    /// The lead.
+    pub lead: LeadId,
+    /// Company name.
+    pub company: String,
+    /// The queue tier (R6 1–4).
+    pub tier: fieldbook_core::queue::QueueTier,
+    /// When the call became due.
+    pub due: DateTime<Utc>,
+    /// Why, as an English sentence in the rep's time zone.
+    pub reason: String,
+    /// Why, as data.
+    pub reason_data: fieldbook_core::queue::QueueReason,
+}
+
+impl QueueView {
+    fn new(queue: CallQueue, facts: &[LeadFacts]) -> Self {
+        let items = queue
+            .items
+            .iter()
+            .map(|item| QueueItemView {
+                position: item.position,
+                lead: item.lead.clone(),
+                company: facts[item.lead_idx].company.clone(),
+                tier: item.tier,
+                due: item.due,
+                reason: queue.reason_text(item),
+                reason_data: item.reason.clone(),
+            })
+            .collect();
+        Self {
+            rep: queue.rep,
+            date: queue.date,
+            items,
+        }
+    }
+}
+
 /// What `fieldbook eval` prints (docs/eval.md).
 #[derive(Debug, Serialize)]
 pub struct EvalOutput {
@@ -70,7 +124,7 @@ pub struct EvalOutput {
     /// Derived state of every lead, in input order.
     pub leads: Vec<LeadState>,
     /// Call queue of each rep (or of the requested rep), in member order.
-    pub queues: Vec<CallQueue>,
+    pub queues: Vec<QueueView>,
     /// Review inbox of each manager and admin, in member order.
     pub review_inbox: Vec<ManagerInbox>,
     /// Refusal analytics (R8) as each manager and admin sees them (their zone and week).
@@ -394,7 +448,7 @@ fn assemble(input: EvalInput) -> EvalOutput {
         .collect();
     let queues = reps
         .iter()
-        .map(|m| call_queue(&team, &m.id, &facts, &tier_map, now))
+        .map(|m| QueueView::new(call_queue(&team, &m.id, &facts, &tier_map, now), &facts))
         .collect();
     let day_plans = reps
         .iter()
