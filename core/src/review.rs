@@ -90,6 +90,10 @@ pub fn review_inbox(
             ));
             continue;
         }
+        // Only a lead still New can be stale; the context is built for those alone.
+        if facts.role != StatusRole::New {
+            continue;
+        }
         let cx = RuleContext::new(team, &facts.owner, now);
         if effective_role(&cx, facts) == StatusRole::New
             && r01_speed_to_lead::flag(&cx, facts) == Flag::StaleNew
