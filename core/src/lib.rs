@@ -20,6 +20,7 @@ pub mod analytics;
 pub mod calendar;
 pub mod commands;
 pub mod dayplan;
+pub mod doc;
 pub mod facts;
 pub mod ids;
 pub mod lead;
