@@ -1,4 +1,5 @@
 //! The `fieldbook` command line as a library, so that tests call its commands directly:
 //! [`eval`] evaluates a team and its leads at a moment from one JSON file.
 
+pub mod device_store;
 pub mod eval;
