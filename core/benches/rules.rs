@@ -90,6 +90,7 @@ fn lead(rng: &mut Rng, i: usize, now: DateTime<Utc>) -> Lead {
             id: EventId(format!("L{i}-{n:02}")),
             at,
             by: by.clone(),
+            after: None,
             kind,
         });
     };

@@ -2,6 +2,10 @@
 //! command returns either every event it records or a typed error naming the field; nothing
 //! is half-written. Ids and time come in through [`Author`], never from a clock.
 //!
+//! Every decision (won, refusal, review, status override, assignment, next step) records in
+//! its `after` the head of its topic from the lead's facts, so that R14 can tell decisions
+//! made without seeing each other (`crate::rules::r14_conflicts`).
+//!
 //! ```
 //! use fieldbook_core::commands::{Author, ConversationInput, NextStepInput, log_conversation};
 //! use fieldbook_core::lead::{ConversationKind, NextStepKind};
@@ -22,7 +26,7 @@ use crate::facts::LeadFacts;
 use crate::ids::{EventId, MemberId, ProductId};
 use crate::lead::{
     AttemptOutcome, Channel, ConversationEnd, ConversationKind, Event, EventKind, Material,
-    NextStepKind, ReviewDecision,
+    NextStepKind, ReviewDecision, Topic,
 };
 use crate::money::Money;
 use crate::playbook::StatusRole;
@@ -90,11 +94,24 @@ impl std::fmt::Debug for Author<'_> {
 }
 
 impl Author<'_> {
+    /// An event that is not a decision.
     fn event(&mut self, kind: EventKind) -> Event {
+        self.event_after(kind, None)
+    }
+
+    /// A decision, recorded `after` the head of its topic in `facts` (R14).
+    fn decision(&mut self, kind: EventKind, facts: &LeadFacts) -> Event {
+        let topic = kind.topic().expect("a decision has a topic");
+        let after = facts.heads.get(topic).cloned();
+        self.event_after(kind, after)
+    }
+
+    fn event_after(&mut self, kind: EventKind, after: Option<EventId>) -> Event {
         Event {
             id: (self.ids)(),
             at: self.now,
             by: self.by.clone(),
+            after,
             kind,
         }
     }
@@ -398,15 +415,17 @@ pub fn log_conversation(
         check_refusal(author.team, no).map_err(|e| prefix_field(e, "final_no"))?;
         (ConversationEnd::FinalNo, refusal_kind(no))
     };
-    Ok(vec![
-        author.event(EventKind::Conversation {
+    // The conversation consumes the next step its author knows of: it names it (R14).
+    let conversation = author.event_after(
+        EventKind::Conversation {
             kind: input.kind,
             notes: input.notes,
             needs: input.needs,
             ended,
-        }),
-        author.event(then),
-    ])
+        },
+        facts.heads.get(Topic::NextStep).cloned(),
+    );
+    Ok(vec![conversation, author.decision(then, facts)])
 }
 
 /// Names `e`'s field inside the input part `prefix`, e.g. `final_no.budget`.
@@ -427,20 +446,22 @@ fn prefix_field(e: CommandError, prefix: &str) -> CommandError {
 /// Sets the next step without a conversation (e.g. rescheduling).
 pub fn set_next_step(
     mut author: Author<'_>,
+    facts: &LeadFacts,
     input: &NextStepInput,
 ) -> Result<Vec<Event>, CommandError> {
     check_next_step("due", input, author.now)?;
-    Ok(vec![author.event(next_step_kind(input))])
+    Ok(vec![author.decision(next_step_kind(input), facts)])
 }
 
 /// Records a refusal (R7): reason from the playbook, products and budget required. It creates
 /// the manager's review task through the derived state.
 pub fn record_refusal(
     mut author: Author<'_>,
+    facts: &LeadFacts,
     input: &RefusalInput,
 ) -> Result<Vec<Event>, CommandError> {
     check_refusal(author.team, input)?;
-    Ok(vec![author.event(refusal_kind(input))])
+    Ok(vec![author.decision(refusal_kind(input), facts)])
 }
 
 /// R2: the rep confirms closing a lead whose no-answer cadence is used up.
@@ -456,13 +477,14 @@ pub fn confirm_close_unreachable(
         )));
     }
     let reason = cadence.close_reason.clone();
-    Ok(vec![author.event(EventKind::Refusal {
+    let refusal = EventKind::Refusal {
         reason,
         products: Vec::new(),
         budget: None,
         competitor: None,
         note: format!("unreachable after {} attempts", facts.n_failed_attempts),
-    })])
+    };
+    Ok(vec![author.decision(refusal, facts)])
 }
 
 /// R7: the manager's decision on a pending refusal.
@@ -479,19 +501,25 @@ pub fn review_refusal(
             facts.id
         )));
     }
-    Ok(vec![author.event(EventKind::ReviewDecision {
+    let review = EventKind::ReviewDecision {
         decision,
         note: note.to_owned(),
-    })])
+    };
+    Ok(vec![author.decision(review, facts)])
 }
 
 /// Records a final yes outside a conversation.
-pub fn mark_won(mut author: Author<'_>, input: &WonInput) -> Result<Vec<Event>, CommandError> {
+pub fn mark_won(
+    mut author: Author<'_>,
+    facts: &LeadFacts,
+    input: &WonInput,
+) -> Result<Vec<Event>, CommandError> {
     check_amount("amount", &input.amount)?;
-    Ok(vec![author.event(EventKind::Won {
+    let won = EventKind::Won {
         amount: input.amount.clone(),
         products: input.products.clone(),
-    })])
+    };
+    Ok(vec![author.decision(won, facts)])
 }
 
 /// Records a customer's order.
@@ -581,14 +609,16 @@ pub fn assign(
             format!("the lead already belongs to {owner}"),
         ));
     }
-    Ok(vec![author.event(EventKind::Assigned {
+    let assigned = EventKind::Assigned {
         owner: owner.clone(),
-    })])
+    };
+    Ok(vec![author.decision(assigned, facts)])
 }
 
 /// A manager sets the status by hand until a later event moves it on.
 pub fn override_status(
     mut author: Author<'_>,
+    facts: &LeadFacts,
     status: &str,
     reason: &str,
 ) -> Result<Vec<Event>, CommandError> {
@@ -609,9 +639,54 @@ pub fn override_status(
     if reason.trim().is_empty() {
         return Err(missing("reason", "say why the status is overridden"));
     }
-    Ok(vec![author.event(EventKind::StatusOverride {
+    let status = EventKind::StatusOverride {
         status: status.to_owned(),
         reason: reason.to_owned(),
+    };
+    Ok(vec![author.decision(status, facts)])
+}
+
+/// R14: a manager settles the open conflict `key` of the lead. With `keep`, that decision
+/// stands and the other is overruled (kept in the history, skipped by the rules); without it
+/// both stand and only the conflict closes.
+pub fn resolve_conflict(
+    mut author: Author<'_>,
+    facts: &LeadFacts,
+    key: &str,
+    keep: Option<&EventId>,
+    note: &str,
+) -> Result<Vec<Event>, CommandError> {
+    author.require_manager("resolve a conflict")?;
+    let Some(conflict) = facts.conflicts.iter().find(|c| c.key == key) else {
+        let open: Vec<&str> = facts.conflicts.iter().map(|c| c.key.as_str()).collect();
+        return Err(if key.trim().is_empty() {
+            missing(
+                "conflict",
+                format!("name the conflict to resolve, one of {open:?}"),
+            )
+        } else {
+            invalid(
+                "conflict",
+                format!(
+                    "{key:?} is not an open conflict of lead {} (open: {open:?})",
+                    facts.id
+                ),
+            )
+        });
+    };
+    if let Some(keep) = keep
+        && !conflict.involves(keep)
+    {
+        let events: Vec<&str> = conflict.events.iter().map(|e| e.event.as_str()).collect();
+        return Err(invalid(
+            "keep",
+            format!("{keep} is not one of the conflict's events {events:?}"),
+        ));
+    }
+    Ok(vec![author.event(EventKind::ConflictResolved {
+        conflict: key.to_owned(),
+        keep: keep.cloned(),
+        note: note.to_owned(),
     })])
 }
 

@@ -2,13 +2,19 @@
 //! rules need (status role, counters, last times, the open next step). It does not depend on
 //! the current time, so a device computes it when a lead changes, stores it, and runs the call
 //! queue and analytics over summaries without loading lead documents.
+//!
+//! The fold first runs R14 over the events (`crate::rules::r14_conflicts`): events a
+//! conflict resolution overruled are skipped, the open conflicts and the head of each
+//! decision topic are kept here.
 
-use crate::ids::{EventId, LeadId, MemberId};
+use crate::ids::{EventId, LeadId, MemberId, ProductId};
 use crate::lead::{
-    AttemptOutcome, Channel, ConversationEnd, Event, EventKind, Lead, NextStepKind, ReviewDecision,
+    Account, AttemptOutcome, Channel, ConversationEnd, Event, EventKind, Lead, NextStepKind,
+    ReviewDecision,
 };
 use crate::money::Money;
 use crate::playbook::{Playbook, StatusRole};
+use crate::rules::r14_conflicts::{self, Conflict, TopicHeads};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -50,6 +56,46 @@ pub struct QuoteOut {
     pub amount: Money,
 }
 
+/// A refusal as R8 counts it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefusalFact {
+    /// The `refusal` event.
+    pub event: EventId,
+    /// When.
+    pub at: DateTime<Utc>,
+    /// Who recorded it.
+    pub by: MemberId,
+    /// Reason key.
+    pub reason: String,
+    /// Products refused.
+    pub products: Vec<ProductId>,
+    /// The customer's budget.
+    pub budget: Option<Money>,
+}
+
+/// An order as R10 counts it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderFact {
+    /// When.
+    pub at: DateTime<Utc>,
+    /// Amount.
+    pub amount: Money,
+    /// Gross profit, where known.
+    pub gross_profit: Option<Money>,
+    /// Products ordered.
+    pub products: Vec<ProductId>,
+}
+
+/// A stretch of time during which the lead was a customer (status role Won or Dormant in the
+/// fold), for R10's snapshots of past months.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CustomerSpan {
+    /// When the lead became a customer.
+    pub from: DateTime<Utc>,
+    /// When it stopped being one, if it did.
+    pub until: Option<DateTime<Utc>>,
+}
+
 /// Everything the rules read about a lead, folded from its events. Time-independent.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct LeadFacts {
@@ -59,7 +105,7 @@ pub struct LeadFacts {
     pub company: String,
     /// Contact person (for suggested emails).
     pub contact: String,
-    /// Current owner.
+    /// Current owner: the latest `assigned` event that stands, else the lead's `owner` field.
     pub owner: MemberId,
     /// Creation time.
     pub created_at: DateTime<Utc>,
@@ -113,16 +159,46 @@ pub struct LeadFacts {
     pub last_visit_at: Option<DateTime<Utc>>,
     /// Oldest materials request not yet answered by `materials_sent` (R12).
     pub materials_requested_at: Option<DateTime<Utc>>,
+    /// Account facts of a customer (R10).
+    pub account: Account,
+    /// Every refusal that stands, in canonical order (R8).
+    pub refusals: Vec<RefusalFact>,
+    /// Every order, in canonical order (R10).
+    pub orders: Vec<OrderFact>,
+    /// When the lead was a customer (R10).
+    pub customer_spans: Vec<CustomerSpan>,
+    /// The latest decision of each topic: what new decisions record as `after` (R14).
+    pub heads: TopicHeads,
+    /// Open semantic conflicts, by key (R14).
+    pub conflicts: Vec<Conflict>,
+    /// Events overruled by a conflict resolution, sorted: in the history, skipped by the
+    /// rules (R14).
+    pub overruled: Vec<EventId>,
 }
 
 impl LeadFacts {
     /// Folds `lead`'s events, in canonical order, into its facts.
     pub fn from_lead(playbook: &Playbook, lead: &Lead) -> Self {
         let mut facts = Self::empty(lead);
-        for event in lead.sorted_events() {
-            facts.apply(playbook, event);
+        let events = lead.sorted_events();
+        let r14 = r14_conflicts::detect(playbook, &events);
+        for event in events {
+            if r14.overruled.binary_search(&event.id).is_err() {
+                facts.apply(playbook, event);
+            }
         }
+        facts.heads = r14.heads;
+        facts.conflicts = r14.conflicts;
+        facts.overruled = r14.overruled;
         facts
+    }
+
+    /// Whether the lead was a customer just before `at`: after the events before `at`,
+    /// not those at `at` or later.
+    pub fn is_customer_before(&self, at: DateTime<Utc>) -> bool {
+        self.customer_spans
+            .iter()
+            .any(|s| s.from < at && s.until.is_none_or(|u| u >= at))
     }
 
     fn empty(lead: &Lead) -> Self {
@@ -157,6 +233,13 @@ impl LeadFacts {
             last_order_at: None,
             last_visit_at: None,
             materials_requested_at: None,
+            account: lead.account.clone(),
+            refusals: Vec::new(),
+            orders: Vec::new(),
+            customer_spans: Vec::new(),
+            heads: TopicHeads::default(),
+            conflicts: Vec::new(),
+            overruled: Vec::new(),
         }
     }
 
@@ -164,6 +247,18 @@ impl LeadFacts {
     fn enter(&mut self, role: StatusRole, at: DateTime<Utc>) {
         if role == self.role {
             return;
+        }
+        match (is_customer(self.role), is_customer(role)) {
+            (false, true) => self.customer_spans.push(CustomerSpan {
+                from: at,
+                until: None,
+            }),
+            (true, false) => {
+                if let Some(span) = self.customer_spans.last_mut() {
+                    span.until = Some(at);
+                }
+            }
+            _ => {}
         }
         self.role = role;
         self.status_override = None;
@@ -183,9 +278,8 @@ impl LeadFacts {
     fn apply(&mut self, playbook: &Playbook, event: &Event) {
         let at = event.at;
         match &event.kind {
-            EventKind::Created
-            | EventKind::Assigned { .. }
-            | EventKind::ConflictResolved { .. } => {}
+            EventKind::Created | EventKind::ConflictResolved { .. } => {}
+            EventKind::Assigned { owner } => self.owner = owner.clone(),
             EventKind::Attempt { channel, outcome } => {
                 self.n_attempts += 1;
                 self.first_attempt_at.get_or_insert(at);
@@ -212,8 +306,16 @@ impl LeadFacts {
                 if kind.is_meeting() {
                     self.last_visit_at = Some(at);
                 }
-                // A conversation consumes the open next step; the one it ended with follows.
-                self.next_step = None;
+                // A conversation consumes the open next step its author knew of (`after`; all
+                // of them before R14); the one it ended with follows. A step set concurrently
+                // on another device stays open unless that next step replaces it.
+                let known = match (&event.after, &self.next_step) {
+                    (Some(after), Some(open)) => after == &open.event,
+                    _ => true,
+                };
+                if known {
+                    self.next_step = None;
+                }
                 self.returned_at = None;
                 if *ended == ConversationEnd::NextStep {
                     self.postponements += 1;
@@ -269,7 +371,20 @@ impl LeadFacts {
                 self.materials_requested_at.get_or_insert(at);
             }
             EventKind::MaterialsSent { .. } => self.materials_requested_at = None,
-            EventKind::Refusal { reason, .. } => {
+            EventKind::Refusal {
+                reason,
+                products,
+                budget,
+                ..
+            } => {
+                self.refusals.push(RefusalFact {
+                    event: event.id.clone(),
+                    at,
+                    by: event.by.clone(),
+                    reason: reason.clone(),
+                    products: products.clone(),
+                    budget: budget.clone(),
+                });
                 self.next_step = None;
                 self.returned_at = None;
                 self.quote_out = None;
@@ -302,7 +417,17 @@ impl LeadFacts {
                 self.pending_review = None;
                 self.enter(StatusRole::Won, at);
             }
-            EventKind::Order { .. } => {
+            EventKind::Order {
+                amount,
+                gross_profit,
+                products,
+            } => {
+                self.orders.push(OrderFact {
+                    at,
+                    amount: amount.clone(),
+                    gross_profit: gross_profit.clone(),
+                    products: products.clone(),
+                });
                 self.last_order_at = Some(at);
                 if self.role != StatusRole::Won {
                     self.enter(StatusRole::Won, at);
@@ -316,4 +441,9 @@ impl LeadFacts {
             }
         }
     }
+}
+
+/// Customers for R10: Won, or Dormant by a manager's status.
+fn is_customer(role: StatusRole) -> bool {
+    matches!(role, StatusRole::Won | StatusRole::Dormant)
 }

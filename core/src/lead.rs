@@ -90,9 +90,43 @@ pub struct Event {
     pub at: DateTime<Utc>,
     /// The member who recorded it.
     pub by: MemberId,
+    /// For a decision (see [`Topic`]): the latest decision of the same topic its author's
+    /// device knew when recording it, or the lead's `created` event when there was none (R14).
+    /// A conversation carries the next step it consumed the same way. `None` on events
+    /// recorded before R14 (their authors' knowledge is unknown, so they never conflict) and
+    /// on every other kind.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<EventId>,
     /// What happened.
     #[serde(flatten)]
     pub kind: EventKind,
+}
+
+/// The kinds of decision that can contradict each other when made on two devices that did
+/// not see each other's (R14).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Topic {
+    /// How the deal stands: `won`, `refusal`, `review_decision`, `status_override`.
+    Outcome,
+    /// Who owns the lead: `assigned`.
+    Owner,
+    /// The one open next step: `next_step`.
+    NextStep,
+}
+
+impl Topic {
+    /// Every topic.
+    pub const ALL: [Topic; 3] = [Topic::Outcome, Topic::Owner, Topic::NextStep];
+
+    /// The topic's name in conflict keys and JSON, e.g. `next_step`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Topic::Outcome => "outcome",
+            Topic::Owner => "owner",
+            Topic::NextStep => "next_step",
+        }
+    }
 }
 
 /// Channels of a contact attempt.
@@ -339,8 +373,12 @@ pub enum EventKind {
     },
     /// A semantic conflict (R14) was settled.
     ConflictResolved {
-        /// The conflict settled.
+        /// The key of the conflict settled.
         conflict: String,
+        /// The one of its events that stands; the others are overruled (kept in the history,
+        /// skipped by the rules). `None`: they all stand, only the conflict is closed.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        keep: Option<EventId>,
         /// How.
         #[serde(default)]
         note: String,
@@ -348,6 +386,26 @@ pub enum EventKind {
 }
 
 impl EventKind {
+    /// The topic of a decision (R14); `None` for every other kind of event.
+    pub fn topic(&self) -> Option<Topic> {
+        match self {
+            EventKind::Won { .. }
+            | EventKind::Refusal { .. }
+            | EventKind::ReviewDecision { .. }
+            | EventKind::StatusOverride { .. } => Some(Topic::Outcome),
+            EventKind::Assigned { .. } => Some(Topic::Owner),
+            EventKind::NextStep { .. } => Some(Topic::NextStep),
+            EventKind::Created
+            | EventKind::Attempt { .. }
+            | EventKind::Conversation { .. }
+            | EventKind::QuoteSent { .. }
+            | EventKind::MaterialsRequested { .. }
+            | EventKind::MaterialsSent { .. }
+            | EventKind::Order { .. }
+            | EventKind::ConflictResolved { .. } => None,
+        }
+    }
+
     /// Ties between events recorded at the same instant are broken by this rank, so that a
     /// conversation comes before the next step, yes or no that one command records with it.
     fn rank(&self) -> u8 {

@@ -1,11 +1,13 @@
-//! R7 Refusal review inbox: the refusals waiting for a manager's decision, oldest first, and
-//! the stale new leads (R1) the manager should know about. The decisions themselves are
-//! recorded by `crate::commands::review_refusal`.
+//! The manager's inbox: semantic conflicts to settle (R14), refusals waiting for a decision
+//! (R7) and the stale new leads (R1) the manager should know about. The decisions themselves
+//! are recorded by `crate::commands::{resolve_conflict, review_refusal}`.
 
 use crate::facts::LeadFacts;
 use crate::ids::{EventId, LeadId, MemberId};
+use crate::lead::Topic;
 use crate::playbook::StatusRole;
 use crate::rules::r01_speed_to_lead;
+use crate::rules::r14_conflicts::ConflictingEvent;
 use crate::state::{Flag, RuleContext, effective_role};
 use crate::team::{Role, Team};
 use chrono::{DateTime, Utc};
@@ -15,6 +17,15 @@ use serde::Serialize;
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum InboxKind {
+    /// R14: contradicting decisions to settle (keep one, or let both stand).
+    Conflict {
+        /// The conflict's key, for `resolve_conflict`.
+        key: String,
+        /// What the decisions are about.
+        topic: Topic,
+        /// The decisions, who made them and when.
+        events: Vec<ConflictingEvent>,
+    },
     /// R7: a refusal to review (return to the funnel, or validate after calling).
     RefusalReview {
         /// The `refusal` event.
@@ -46,7 +57,7 @@ pub struct InboxItem {
 
 /// Whether `manager` oversees leads owned by `owner`: an admin oversees the whole team, a
 /// manager their reps' leads and their own; a rep has no inbox.
-fn oversees(team: &Team, manager: &MemberId, owner: &MemberId) -> bool {
+pub(crate) fn oversees(team: &Team, manager: &MemberId, owner: &MemberId) -> bool {
     match team.member(manager).map(|m| m.role) {
         Some(Role::Admin) => true,
         Some(Role::Manager) => team.manager_of(owner) == Some(manager) || owner == manager,
@@ -54,14 +65,16 @@ fn oversees(team: &Team, manager: &MemberId, owner: &MemberId) -> bool {
     }
 }
 
-/// The inbox of `manager` at `now`: refusal reviews first (oldest first), then stale new
-/// leads (oldest first). Admins see the whole team.
+/// The inbox of `manager` at `now`: conflicts first (oldest first: they block the truth of
+/// the lead, whatever its status), then refusal reviews (oldest first), then stale new leads
+/// (oldest first). Admins see the whole team. A lead can have items of several kinds.
 pub fn review_inbox(
     team: &Team,
     manager: &MemberId,
     leads: &[LeadFacts],
     now: DateTime<Utc>,
 ) -> Vec<InboxItem> {
+    let mut conflicts = Vec::new();
     let mut reviews = Vec::new();
     let mut stale = Vec::new();
     for facts in leads {
@@ -75,6 +88,16 @@ pub fn review_inbox(
             since,
             kind,
         };
+        for c in &facts.conflicts {
+            conflicts.push(item(
+                c.since,
+                InboxKind::Conflict {
+                    key: c.key.clone(),
+                    topic: c.topic,
+                    events: c.events.clone(),
+                },
+            ));
+        }
         if let Some(p) = &facts.pending_review {
             let reason_label = team
                 .playbook
@@ -101,10 +124,19 @@ pub fn review_inbox(
             stale.push(item(facts.created_at, InboxKind::StaleNew));
         }
     }
+    let key = |i: &InboxItem| -> (DateTime<Utc>, LeadId, String) {
+        let conflict = match &i.kind {
+            InboxKind::Conflict { key, .. } => key.clone(),
+            _ => String::new(),
+        };
+        (i.since, i.lead.clone(), conflict)
+    };
+    conflicts.sort_by_cached_key(key);
     reviews.sort_by(|a, b| (a.since, &a.lead).cmp(&(b.since, &b.lead)));
     stale.sort_by(|a, b| (a.since, &a.lead).cmp(&(b.since, &b.lead)));
-    reviews.extend(stale);
-    reviews
+    conflicts.extend(reviews);
+    conflicts.extend(stale);
+    conflicts
 }
 
 #[cfg(test)]
@@ -152,6 +184,7 @@ mod tests {
                         format!("review {} ({reason_label}, {})", i.lead, i.rep)
                     }
                     InboxKind::StaleNew => format!("stale {}", i.lead),
+                    InboxKind::Conflict { key, .. } => format!("conflict {key}"),
                 })
                 .collect()
         };

@@ -40,6 +40,8 @@ pub enum Flag {
     AwaitingReview,
     /// R9: the customer asked not to be contacted.
     DoNotContact,
+    /// R14: decisions made on different devices contradict each other; a manager settles it.
+    Conflict,
 }
 
 /// What a task asks someone to do.
@@ -74,6 +76,11 @@ pub enum TaskKind {
     SendMaterials,
     /// R13: reactivate an inactive customer.
     Reactivation,
+    /// R14: settle a semantic conflict (the manager's task).
+    ResolveConflict {
+        /// The conflict's key.
+        conflict: String,
+    },
 }
 
 /// A suggested personal email (R2), placeholders filled in.
@@ -242,6 +249,7 @@ pub fn derive_in(cx: &RuleContext<'_>, facts: &LeadFacts) -> LeadState {
     rules::r07_refusal_review::apply(cx, facts, role, &mut state);
     rules::r09_nurture::apply(cx, facts, role, &mut state);
     rules::r12_trust_requests::apply(cx, facts, role, &mut state);
+    rules::r14_conflicts::apply(cx, facts, role, &mut state);
     state.flags.sort();
     state.flags.dedup();
     state

@@ -134,9 +134,26 @@ impl LeadBuilder {
             id: EventId(format!("{}-e{n:03}", self.lead.id)),
             at: t(at),
             by: self.by.clone(),
+            after: None,
             kind,
         });
         self
+    }
+
+    /// Renames the last event written to `id`.
+    pub(crate) fn id(mut self, id: &str) -> Self {
+        self.last().id = EventId::from(id);
+        self
+    }
+
+    /// Records that the last event was decided after event `id` (R14).
+    pub(crate) fn after(mut self, id: &str) -> Self {
+        self.last().after = Some(EventId::from(id));
+        self
+    }
+
+    fn last(&mut self) -> &mut Event {
+        self.lead.events.last_mut().expect("an event was written")
     }
 
     pub(crate) fn attempt(self, at: &str, outcome: AttemptOutcome) -> Self {
@@ -274,6 +291,27 @@ impl LeadBuilder {
             EventKind::StatusOverride {
                 status: status.to_owned(),
                 reason: "manager decision".to_owned(),
+            },
+        )
+    }
+
+    pub(crate) fn assigned(self, at: &str, owner: &str) -> Self {
+        self.event(
+            at,
+            EventKind::Assigned {
+                owner: MemberId::from(owner),
+            },
+        )
+    }
+
+    /// A conflict resolution (R14), keeping `keep` if given.
+    pub(crate) fn resolved(self, at: &str, conflict: &str, keep: Option<&str>) -> Self {
+        self.event(
+            at,
+            EventKind::ConflictResolved {
+                conflict: conflict.to_owned(),
+                keep: keep.map(EventId::from),
+                note: String::new(),
             },
         )
     }

@@ -14,7 +14,7 @@ use fieldbook_core::analytics::funnel::{Funnel, SpeedToLead, funnel, speed_to_le
 use fieldbook_core::analytics::refusals::{RefusalReports, refusal_reports};
 use fieldbook_core::dayplan::{DayPlan, day_plan};
 use fieldbook_core::facts::LeadFacts;
-use fieldbook_core::ids::{LeadId, MemberId, TeamId};
+use fieldbook_core::ids::{EventId, LeadId, MemberId, TeamId};
 use fieldbook_core::lead::{EventKind, Lead};
 use fieldbook_core::playbook::{Playbook, PlaybookError};
 use fieldbook_core::queue::{CallQueue, call_queue};
@@ -356,6 +356,7 @@ fn check_events(
     lead: &Lead,
     is_member: &dyn Fn(&MemberId) -> bool,
 ) -> Result<(), EvalError> {
+    let ids: std::collections::BTreeSet<&EventId> = lead.events.iter().map(|e| &e.id).collect();
     let mut event_idx = BTreeMap::new();
     for (j, event) in lead.events.iter().enumerate() {
         let path = |field: &str| format!("leads[{lead_i}].events[{j}].{field}");
@@ -377,7 +378,23 @@ fn check_events(
                 format!("{:?} is not a member", event.by.as_str()),
             ));
         }
+        if let Some(after) = &event.after
+            && !ids.contains(after)
+        {
+            return Err(err(
+                "after",
+                format!("{:?} is not an event of this lead", after.as_str()),
+            ));
+        }
         match &event.kind {
+            EventKind::ConflictResolved {
+                keep: Some(keep), ..
+            } if !ids.contains(keep) => {
+                return Err(err(
+                    "keep",
+                    format!("{:?} is not an event of this lead", keep.as_str()),
+                ));
+            }
             EventKind::Assigned { owner } if !is_member(owner) => {
                 return Err(err(
                     "owner",

@@ -221,3 +221,72 @@ fn other_bad_inputs_name_what_is_wrong() {
         "invalid JSON: EOF while parsing a value at line 1 column 8"
     );
 }
+
+/// `base()` with a win by the rep and a validation by the manager recorded after the same
+/// refusal on two devices, and `more` events after them.
+fn concurrent(more: &[Value]) -> Value {
+    let mut input = base();
+    let events = input["leads"][1]["events"].as_array_mut().unwrap();
+    events.push(
+        json!({ "id": "E-5", "at": "2025-06-02T07:00:00Z", "by": "r-1", "after": "E-4",
+                        "type": "won", "amount": { "minor": 100, "currency": "ILS" } }),
+    );
+    events.push(
+        json!({ "id": "E-6", "at": "2025-06-02T08:00:00Z", "by": "m-1", "after": "E-4",
+                        "type": "review_decision", "decision": "refusal_validated" }),
+    );
+    events.extend(more.iter().cloned());
+    input
+}
+
+#[test]
+fn concurrent_decisions_show_as_a_conflict_until_resolved() {
+    let out: Value =
+        serde_json::from_str(&run_eval(&concurrent(&[]).to_string()).unwrap()).unwrap();
+    let lead = &out["leads"][1];
+    assert_eq!(lead["flags"], json!(["conflict"]));
+    assert_eq!(lead["tasks"][0]["kind"], "resolve_conflict");
+    assert_eq!(lead["tasks"][0]["conflict"], "outcome:E-5+E-6");
+    assert_eq!(lead["tasks"][0]["assignee"], "m-1");
+    let item = &out["review_inbox"][0]["items"][0];
+    assert_eq!(item["kind"], "conflict");
+    assert_eq!(item["key"], "outcome:E-5+E-6");
+    assert_eq!(item["topic"], "outcome");
+    assert_eq!(item["since"], "2025-06-02T08:00:00Z");
+    assert_eq!(
+        item["events"],
+        json!([
+            { "event": "E-5", "by": "r-1", "at": "2025-06-02T07:00:00Z",
+              "type": "won", "amount": { "minor": 100, "currency": "ILS" } },
+            { "event": "E-6", "by": "m-1", "at": "2025-06-02T08:00:00Z",
+              "type": "review_decision", "decision": "refusal_validated" }
+        ])
+    );
+
+    let resolved = concurrent(&[json!({
+        "id": "E-7", "at": "2025-06-03T07:00:00Z", "by": "m-1", "type": "conflict_resolved",
+        "conflict": "outcome:E-5+E-6", "keep": "E-6", "note": "the customer confirmed the no"
+    })]);
+    let out: Value = serde_json::from_str(&run_eval(&resolved.to_string()).unwrap()).unwrap();
+    assert_eq!(out["leads"][1]["status"], "not_interested");
+    assert_eq!(out["leads"][1]["flags"], json!([]));
+    assert_eq!(out["review_inbox"][0]["items"], json!([]));
+}
+
+#[test]
+fn after_and_keep_must_name_events_of_the_lead() {
+    let input = concurrent(&[json!({
+        "id": "E-7", "at": "2025-06-03T07:00:00Z", "by": "m-1", "type": "conflict_resolved",
+        "conflict": "outcome:E-5+E-6", "keep": "E-9"
+    })]);
+    assert_eq!(
+        message(&input),
+        r#"leads[1].events[6].keep: "E-9" is not an event of this lead (lead "L-2", event "E-7")"#
+    );
+    let mut input = concurrent(&[]);
+    input["leads"][1]["events"][4]["after"] = json!("E-1 ");
+    assert_eq!(
+        message(&input),
+        r#"leads[1].events[4].after: "E-1 " is not an event of this lead (lead "L-2", event "E-5")"#
+    );
+}

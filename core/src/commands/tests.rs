@@ -183,6 +183,7 @@ fn r7_refusal_requires_reason_products_and_budget() {
     assert_eq!(
         err(run("dana", |a| record_refusal(
             a,
+            &fresh(),
             &RefusalInput {
                 reason: String::new(),
                 ..full.clone()
@@ -277,11 +278,11 @@ fn manager_rights_and_known_values() {
     );
     assert!(run("mgr", |a| assign(a, &f, &"ion".into())).is_ok());
     assert!(
-        err(run("mgr", |a| override_status(a, "frozen", "why")))
+        err(run("mgr", |a| override_status(a, &f, "frozen", "why")))
             .starts_with("status: \"frozen\" is not a status of the playbook")
     );
     assert_eq!(
-        err(run("mgr", |a| override_status(a, "in_process", " "))),
+        err(run("mgr", |a| override_status(a, &f, "in_process", " "))),
         "reason: say why the status is overridden"
     );
 }
@@ -291,6 +292,7 @@ fn amounts_and_materials() {
     assert_eq!(
         err(run("dana", |a| mark_won(
             a,
+            &fresh(),
             &WonInput {
                 amount: Money::new(0, "ILS"),
                 products: vec![]
@@ -318,5 +320,101 @@ fn amounts_and_materials() {
             &[Material::PriceList]
         ))),
         "not allowed: lead L has no open materials request"
+    );
+}
+
+#[test]
+fn r14_every_decision_records_the_head_of_its_topic() {
+    // A lead with a next step (n), an assignment (o) and a refusal (r), each already decided.
+    let lead = LeadBuilder::new("L", "dana", "2026-11-20T08:00:00Z")
+        .id("c")
+        .next_step(
+            "2026-11-20T09:00:00Z",
+            NextStepKind::Call,
+            "2026-11-25T09:00:00Z",
+        )
+        .id("n")
+        .by("mgr")
+        .event(
+            "2026-11-20T10:00:00Z",
+            EventKind::Assigned {
+                owner: "ion".into(),
+            },
+        )
+        .id("o")
+        .refusal("2026-11-21T08:00:00Z", "price", "crm", Some(1))
+        .id("r")
+        .build();
+    let f = facts(&lead);
+    let after = |events: Result<Vec<Event>, CommandError>| -> Vec<Option<String>> {
+        events
+            .unwrap()
+            .iter()
+            .map(|e| e.after.as_ref().map(|a| a.to_string()))
+            .collect()
+    };
+    let s = |id: &str| Some(id.to_owned());
+    let step = NextStepInput {
+        kind: NextStepKind::Visit,
+        due: t("2026-11-26T09:00:00Z"),
+        agreed: true,
+        duration_minutes: None,
+        note: String::new(),
+    };
+    assert_eq!(after(run("ion", |a| set_next_step(a, &f, &step))), [s("n")]);
+    let talk = ConversationInput {
+        next_step: Some(step.clone()),
+        ..talk()
+    };
+    // The conversation names the step it consumes; its own step follows the same head.
+    assert_eq!(
+        after(run("ion", |a| log_conversation(a, &f, talk))),
+        [s("n"), s("n")]
+    );
+    let won = WonInput {
+        amount: Money::new(100, "ILS"),
+        products: vec![],
+    };
+    assert_eq!(after(run("ion", |a| mark_won(a, &f, &won))), [s("r")]);
+    let refusal = RefusalInput {
+        reason: "price".to_owned(),
+        products: vec!["crm".into()],
+        budget: Some(Money::new(1, "ILS")),
+        ..RefusalInput::default()
+    };
+    assert_eq!(
+        after(run("ion", |a| record_refusal(a, &f, &refusal))),
+        [s("r")]
+    );
+    assert_eq!(
+        after(run("mgr", |a| review_refusal(
+            a,
+            &f,
+            ReviewDecision::RefusalValidated,
+            ""
+        ))),
+        [s("r")]
+    );
+    assert_eq!(
+        after(run("mgr", |a| override_status(a, &f, "in_process", "why"))),
+        [s("r")]
+    );
+    assert_eq!(
+        after(run("mgr", |a| assign(a, &f, &"dana".into()))),
+        [s("o")]
+    );
+    // Nothing decided yet: the created event heads every topic. Other events name nothing.
+    let f = fresh();
+    assert_eq!(
+        after(run("mgr", |a| assign(a, &f, &"ion".into()))),
+        [s("L-e000")]
+    );
+    assert_eq!(
+        after(Ok(run("dana", |a| log_attempt(
+            a,
+            Channel::Call,
+            AttemptOutcome::NoAnswer
+        )))),
+        [None]
     );
 }
