@@ -4,7 +4,8 @@
 //!
 //! Every decision (won, refusal, review, status override, assignment, next step) records in
 //! its `after` the head of its topic from the lead's facts, so that R14 can tell decisions
-//! made without seeing each other (`crate::rules::r14_conflicts`).
+//! made without seeing each other (`crate::rules::r14_conflicts`). Creating and editing the
+//! lead's own fields is in [`lead_fields`].
 //!
 //! ```
 //! use fieldbook_core::commands::{Author, ConversationInput, NextStepInput, log_conversation};
@@ -33,6 +34,9 @@ use crate::playbook::StatusRole;
 use crate::team::{Role, Team};
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
+
+pub mod lead_fields;
+pub use lead_fields::{LeadEdit, LeadPatch, NewLead, create_lead, edit_lead};
 
 /// Why a command was refused. Every variant names the field or the rule; nothing was written.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

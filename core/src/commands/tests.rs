@@ -1,5 +1,6 @@
 //! Tests of command validation: R3 (notes), R4 (exactly one ending), R7 (refusal fields,
-//! manager-only review) and the events each accepted command records.
+//! manager-only review), the events each accepted command records (with R14's `after`), and
+//! creating and editing a lead's fields.
 
 use super::*;
 use crate::facts::LeadFacts;
@@ -416,5 +417,331 @@ fn r14_every_decision_records_the_head_of_its_topic() {
             AttemptOutcome::NoAnswer
         )))),
         [None]
+    );
+}
+
+fn new_lead() -> NewLead {
+    NewLead {
+        id: "L-new".into(),
+        company: "  Galil Dairy ".to_owned(),
+        email: "noa@galil.co.il".to_owned(),
+        products: vec!["crm".into(), "pos".into()],
+        deal_size: Some(Money::new(0, "ILS")),
+        ..NewLead::default()
+    }
+}
+
+fn create_err(by: &str, input: NewLead) -> String {
+    run(by, |a| create_lead(a, input))
+        .expect_err("the lead must be refused")
+        .to_string()
+}
+
+#[test]
+fn create_lead_returns_the_lead_with_its_created_event() {
+    let lead = run("dana", |a| create_lead(a, new_lead())).unwrap();
+    assert_eq!(
+        (lead.id.as_str(), lead.company.as_str(), lead.owner.as_str()),
+        ("L-new", "Galil Dairy", "dana"),
+        "the author owns it by default; text is trimmed"
+    );
+    assert_eq!(lead.created_at, t(NOW));
+    assert_eq!(
+        lead.events,
+        [Event {
+            id: "c1".into(),
+            at: t(NOW),
+            by: "dana".into(),
+            after: None,
+            kind: EventKind::Created,
+        }]
+    );
+    // The new lead is New with its first attempt due (R1), and heads every topic.
+    let f = facts(&lead);
+    assert_eq!(f.heads.owner, Some("c1".into()));
+    assert_eq!(derive(&team(), &f, t(NOW)).status, "new");
+    // A manager creates for their rep, an admin for anyone.
+    let for_ion = NewLead {
+        owner: Some("ion".into()),
+        ..new_lead()
+    };
+    assert_eq!(
+        run("mgr", |a| create_lead(a, for_ion.clone()))
+            .unwrap()
+            .owner,
+        "ion".into()
+    );
+    assert!(run("ada", |a| create_lead(a, for_ion)).is_ok());
+}
+
+#[test]
+fn create_lead_names_the_field_at_fault() {
+    let cases: Vec<(&str, NewLead, &str)> = vec![
+        (
+            "dana",
+            NewLead {
+                company: " ".to_owned(),
+                ..new_lead()
+            },
+            "company: a lead needs a company or a contact person",
+        ),
+        (
+            "dana",
+            NewLead {
+                id: "".into(),
+                ..new_lead()
+            },
+            "id: a new lead needs the id the device generated",
+        ),
+        (
+            "dana",
+            NewLead {
+                owner: Some("ion".into()),
+                ..new_lead()
+            },
+            "not allowed: dana may not create a lead owned by ion",
+        ),
+        (
+            "mgr",
+            NewLead {
+                owner: Some("ghost".into()),
+                ..new_lead()
+            },
+            "owner: ghost is not a member of the team",
+        ),
+        (
+            "ada",
+            new_lead(),
+            "owner: ada is an admin; a lead is owned by a rep or a manager",
+        ),
+        (
+            "stranger",
+            new_lead(),
+            "not allowed: stranger is not a member of the team",
+        ),
+        (
+            "dana",
+            NewLead {
+                email: "noa@galil".to_owned(),
+                ..new_lead()
+            },
+            "email: \"noa@galil\" is not an email address like \"noa@example.com\"",
+        ),
+        (
+            "dana",
+            NewLead {
+                email: "noa at galil.co.il".to_owned(),
+                ..new_lead()
+            },
+            "email: \"noa at galil.co.il\" is not an email address like \"noa@example.com\"",
+        ),
+        (
+            "dana",
+            NewLead {
+                deal_size: Some(Money::new(-1, "ILS")),
+                ..new_lead()
+            },
+            "deal_size: the deal size must not be negative",
+        ),
+        (
+            "dana",
+            NewLead {
+                deal_size: Some(Money::new(5, "ils")),
+                ..new_lead()
+            },
+            "deal_size: \"ils\" is not an ISO 4217 currency code like \"ILS\"",
+        ),
+        (
+            "dana",
+            NewLead {
+                products: vec!["crm".into(), "solar".into()],
+                ..new_lead()
+            },
+            "products: \"solar\" is not a product of the team ([\"crm\", \"erp\", \"pos\"])",
+        ),
+        (
+            "dana",
+            NewLead {
+                products: vec!["crm".into(), "crm".into()],
+                ..new_lead()
+            },
+            "products: \"crm\" is listed twice",
+        ),
+        (
+            "dana",
+            NewLead {
+                account: crate::lead::Account {
+                    churn_risk: Some(0),
+                    ..Default::default()
+                },
+                ..new_lead()
+            },
+            "account.churn_risk: must be 1 to 5, not 0",
+        ),
+        (
+            "dana",
+            NewLead {
+                custom: [(" ".to_owned(), "x".to_owned())].into(),
+                ..new_lead()
+            },
+            "custom: a custom field needs a name",
+        ),
+    ];
+    for (by, input, expected) in cases {
+        assert_eq!(create_err(by, input), expected);
+    }
+    // A contact without a company is enough.
+    let contact_only = NewLead {
+        company: String::new(),
+        contact: "Noa".to_owned(),
+        email: String::new(),
+        ..new_lead()
+    };
+    assert!(run("dana", |a| create_lead(a, contact_only)).is_ok());
+}
+
+fn created() -> Lead {
+    run("dana", |a| create_lead(a, new_lead())).unwrap()
+}
+
+fn edit(by: &str, edit: LeadEdit) -> Result<LeadPatch, String> {
+    let f = facts(&created());
+    run(by, |a| edit_lead(a, &f, edit)).map_err(|e| e.to_string())
+}
+
+#[test]
+fn edit_lead_returns_the_fields_to_put_by_their_serde_names() {
+    let full = LeadEdit {
+        company: Some("Galil Dairy Ltd".to_owned()),
+        contact: Some("Noa".to_owned()),
+        phone: Some("+972 4 000 0000".to_owned()),
+        email: Some("".to_owned()),
+        address: Some("Kibbutz Yiftah".to_owned()),
+        source: Some("fair".to_owned()),
+        products: Some(vec!["erp".into()]),
+        deal_size: Some(None),
+        do_not_contact: Some(true),
+        account: Some(crate::lead::Account {
+            growth_potential: Some(4),
+            ..Default::default()
+        }),
+        custom: Some([("region".to_owned(), "north".to_owned())].into()),
+    };
+    let patch = edit("dana", full).unwrap();
+    // Every name is a top-level field of the lead's JSON; only id, owner, created_at and
+    // events are not editable.
+    let mut lead = created();
+    let json = serde_json::to_value(&lead).unwrap();
+    let mut editable: Vec<&str> = json
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .filter(|k| !["id", "owner", "created_at", "events"].contains(k))
+        .collect();
+    let mut names: Vec<&str> = patch.names().collect();
+    editable.sort();
+    names.sort();
+    assert_eq!(names, editable);
+    patch.apply_to(&mut lead).unwrap();
+    assert_eq!(lead.company, "Galil Dairy Ltd");
+    assert_eq!(lead.email, "");
+    assert_eq!(lead.deal_size, None, "null clears the deal size");
+    assert_eq!(lead.products, ["erp".into()]);
+    assert!(lead.do_not_contact);
+    assert_eq!(lead.account.growth_potential, Some(4));
+    assert_eq!(lead.custom["region"], "north");
+    assert_eq!(lead.events.len(), 1, "an edit appends no event");
+    // One field, one pair.
+    let patch = edit(
+        "mgr",
+        LeadEdit {
+            phone: Some(" 050 ".to_owned()),
+            ..LeadEdit::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        patch.fields,
+        [("phone".to_owned(), serde_json::json!("050"))]
+    );
+}
+
+#[test]
+fn edit_lead_is_checked_like_a_new_lead_and_by_who_may_edit() {
+    assert_eq!(
+        edit("dana", LeadEdit::default()),
+        Err("edit: the edit changes no field".to_owned())
+    );
+    let company = |c: &str| LeadEdit {
+        company: Some(c.to_owned()),
+        ..LeadEdit::default()
+    };
+    assert_eq!(
+        edit("ion", company("X")),
+        Err("not allowed: ion may not edit lead L-new, owned by dana".to_owned())
+    );
+    assert!(edit("mgr", company("X")).is_ok(), "the owner's manager");
+    assert!(edit("ada", company("X")).is_ok(), "an admin");
+    assert_eq!(
+        edit("dana", company(" ")),
+        Err("company: a lead keeps a company or a contact person".to_owned())
+    );
+    assert!(
+        edit(
+            "dana",
+            LeadEdit {
+                company: Some(String::new()),
+                contact: Some("Noa".to_owned()),
+                ..LeadEdit::default()
+            }
+        )
+        .is_ok()
+    );
+    assert_eq!(
+        edit(
+            "dana",
+            LeadEdit {
+                deal_size: Some(Some(Money::new(-5, "ILS"))),
+                ..LeadEdit::default()
+            }
+        ),
+        Err("deal_size: the deal size must not be negative".to_owned())
+    );
+    assert_eq!(
+        edit(
+            "dana",
+            LeadEdit {
+                email: Some("@galil.co.il".to_owned()),
+                ..LeadEdit::default()
+            }
+        ),
+        Err("email: \"@galil.co.il\" is not an email address like \"noa@example.com\"".to_owned())
+    );
+    assert!(
+        edit(
+            "dana",
+            LeadEdit {
+                products: Some(vec!["bi".into()]),
+                ..LeadEdit::default()
+            }
+        )
+        .unwrap_err()
+        .starts_with("products: \"bi\" is not a product of the team")
+    );
+}
+
+#[test]
+fn lead_edit_json_tells_null_from_absent() {
+    let parse = |s: &str| serde_json::from_str::<LeadEdit>(s).map_err(|e| e.to_string());
+    assert_eq!(
+        parse(r#"{"deal_size": null}"#).unwrap().deal_size,
+        Some(None)
+    );
+    assert_eq!(parse(r#"{"phone": "1"}"#).unwrap().deal_size, None);
+    assert!(
+        parse(r#"{"owner": "ion"}"#)
+            .unwrap_err()
+            .starts_with("unknown field `owner`")
     );
 }
