@@ -243,58 +243,57 @@ struct Decided<'a> {
     event: &'a Event,
 }
 
+/// The topic and `after` of a decision that recorded one.
+fn topic_and_after(e: &Event) -> Option<(Topic, &EventId)> {
+    Some((e.kind.topic()?, e.after.as_ref()?))
+}
+
 /// Finds the conflicts, the overruled events and the topic heads of `events`, which must be
 /// in canonical order.
 pub fn detect(playbook: &Playbook, events: &[&Event]) -> Detection {
-    let mut decided: Vec<Decided<'_>> = Vec::new();
-    let mut resolutions: Vec<&Event> = Vec::new();
-    for e in events {
-        if let (Some(topic), Some(after)) = (e.kind.topic(), &e.after) {
-            decided.push(Decided {
-                topic,
-                after,
-                event: e,
-            });
-        } else if matches!(e.kind, EventKind::ConflictResolved { .. }) {
-            resolutions.push(e);
-        }
-    }
     let mut detection = Detection::default();
-    if decided.len() >= 2 {
-        let found = concurrent_contradictions(playbook, &mut decided);
-        settle(found, &decided, &resolutions, &mut detection);
+    let found = concurrent_contradictions(playbook, events);
+    let has_resolutions = events
+        .iter()
+        .any(|e| matches!(e.kind, EventKind::ConflictResolved { .. }));
+    if !found.is_empty() || has_resolutions {
+        settle(found, events, &mut detection);
     }
     detection.heads = heads(events, &detection.overruled);
     detection
 }
 
-/// Every contradicting pair of concurrent decisions, by key. Sorts `decided` by (topic,
-/// after) and leaves it so.
-fn concurrent_contradictions(playbook: &Playbook, decided: &mut [Decided<'_>]) -> Vec<Conflict> {
-    // Stable: inside a group the canonical order is kept.
-    decided.sort_by(|a, b| (a.topic, a.after).cmp(&(b.topic, b.after)));
+/// Every contradicting pair of concurrent decisions, by key.
+fn concurrent_contradictions(playbook: &Playbook, events: &[&Event]) -> Vec<Conflict> {
+    // The decisions that recorded `after`, with their topic: a lead has a handful.
+    let decided: Vec<(Topic, &EventId, &Event)> = events
+        .iter()
+        .filter_map(|e| topic_and_after(e).map(|(topic, after)| (topic, after, *e)))
+        .collect();
     let mut found = Vec::new();
-    for group in decided.chunk_by(|a, b| (a.topic, a.after) == (b.topic, b.after)) {
-        for (i, a) in group.iter().enumerate() {
-            for b in &group[i + 1..] {
-                if !contradict(playbook, &a.event.kind, &b.event.kind) {
-                    continue;
-                }
-                let side = |e: &Event| ConflictingEvent {
-                    event: e.id.clone(),
-                    by: e.by.clone(),
-                    at: e.at,
-                    decision: Decision::of(&e.kind).expect("a decision"),
-                };
-                let mut events = vec![side(a.event), side(b.event)];
-                events.sort_by(|x, y| x.event.cmp(&y.event));
-                found.push(Conflict {
-                    key: conflict_key(a.topic, &a.event.id, &b.event.id),
-                    topic: a.topic,
-                    events,
-                    since: a.event.at.max(b.event.at),
-                });
+    for (i, (topic, after, a)) in decided.iter().enumerate() {
+        for (other_topic, other_after, b) in &decided[i + 1..] {
+            // The cheap test first: most decisions are of another topic or follow another.
+            if other_topic != topic
+                || other_after != after
+                || !contradict(playbook, &a.kind, &b.kind)
+            {
+                continue;
             }
+            let side = |e: &Event| ConflictingEvent {
+                event: e.id.clone(),
+                by: e.by.clone(),
+                at: e.at,
+                decision: Decision::of(&e.kind).expect("a decision"),
+            };
+            let mut sides = vec![side(a), side(b)];
+            sides.sort_by(|x, y| x.event.cmp(&y.event));
+            found.push(Conflict {
+                key: conflict_key(*topic, &a.id, &b.id),
+                topic: *topic,
+                events: sides,
+                since: a.at.max(b.at),
+            });
         }
     }
     found.sort_by(|a, b| a.key.cmp(&b.key));
@@ -302,20 +301,24 @@ fn concurrent_contradictions(playbook: &Playbook, decided: &mut [Decided<'_>]) -
     found
 }
 
-/// Applies the resolutions to `found`: fills the overruled events and the open conflicts.
-fn settle(
-    found: Vec<Conflict>,
-    decided: &[Decided<'_>],
-    resolutions: &[&Event],
-    out: &mut Detection,
-) {
-    if found.is_empty() && resolutions.is_empty() {
-        return;
-    }
+/// Applies the resolutions in `events` to `found`: fills the overruled events and the open
+/// conflicts.
+fn settle(found: Vec<Conflict>, events: &[&Event], out: &mut Detection) {
+    let decided: Vec<Decided<'_>> = events
+        .iter()
+        .filter_map(|e| {
+            let (topic, after) = topic_and_after(e)?;
+            Some(Decided {
+                topic,
+                after,
+                event: e,
+            })
+        })
+        .collect();
     let mut overruled: Vec<EventId> = Vec::new();
     // The first resolution of each key counts (`resolutions` is in canonical order).
     let mut settled: Vec<(&str, Option<&EventId>)> = Vec::new();
-    for r in resolutions {
+    for r in events {
         let EventKind::ConflictResolved { conflict, keep, .. } = &r.kind else {
             continue;
         };
@@ -333,7 +336,7 @@ fn settle(
         match settled.iter().find(|(key, _)| *key == conflict.key) {
             Some((_, Some(keep))) if conflict.involves(keep) => {
                 for loser in conflict.events.iter().filter(|e| &e.event != *keep) {
-                    overrule_branch(conflict.topic, &loser.event, decided, &mut overruled);
+                    overrule_branch(conflict.topic, &loser.event, &decided, &mut overruled);
                 }
             }
             Some(_) => {}
