@@ -75,7 +75,9 @@ fn team() -> Team {
 }
 
 /// One lead with exactly `EVENTS_PER_LEAD` events: attempts, conversations with next steps, a
-/// quote, and for some a refusal (+ review) or a win followed by orders.
+/// quote, and for some a refusal (+ review) or a win followed by orders. Decisions and
+/// conversations carry `after` as the commands write it (R14), recorded on one device, so the
+/// fold runs the conflict detection without finding any.
 fn lead(rng: &mut Rng, i: usize, now: DateTime<Utc>) -> Lead {
     let owner = MemberId(format!("rep{}", i % REPS));
     let created = now - Duration::minutes(rng.below(400 * 24 * 60) as i64);
@@ -84,17 +86,40 @@ fn lead(rng: &mut Rng, i: usize, now: DateTime<Utc>) -> Lead {
     let ils = |minor: i64| Money::new(minor, "ILS");
     let mut events = Vec::with_capacity(EVENTS_PER_LEAD);
     let mut at = created;
-    let push = |events: &mut Vec<Event>, at: DateTime<Utc>, by: &MemberId, kind| {
+    // The head of the outcome and next-step topics, as the commands fill `after`.
+    let mut heads: [Option<EventId>; 2] = [None, None];
+    let push = |events: &mut Vec<Event>,
+                heads: &mut [Option<EventId>; 2],
+                at: DateTime<Utc>,
+                by: &MemberId,
+                kind: EventKind| {
         let n = events.len();
+        let id = EventId(format!("L{i}-{n:02}"));
+        let topic = match &kind {
+            EventKind::Created => {
+                *heads = [Some(id.clone()), Some(id.clone())];
+                None
+            }
+            EventKind::Won { .. }
+            | EventKind::Refusal { .. }
+            | EventKind::ReviewDecision { .. } => Some(0),
+            EventKind::NextStep { .. } => Some(1),
+            _ => None,
+        };
+        let after = match (&kind, topic) {
+            (EventKind::Conversation { .. }, _) => heads[1].clone(),
+            (_, Some(t)) => heads[t].replace(id.clone()),
+            _ => None,
+        };
         events.push(Event {
-            id: EventId(format!("L{i}-{n:02}")),
+            id,
             at,
             by: by.clone(),
-            after: None,
+            after,
             kind,
         });
     };
-    push(&mut events, at, &owner, EventKind::Created);
+    push(&mut events, &mut heads, at, &owner, EventKind::Created);
     let fate = rng.below(10); // 0-1 refused, 2-4 won, rest open
     let n_failed = rng.below(7);
     while events.len() < EVENTS_PER_LEAD {
@@ -111,7 +136,7 @@ fn lead(rng: &mut Rng, i: usize, now: DateTime<Utc>) -> Lead {
                 channel: Channel::Call,
                 outcome,
             };
-            push(&mut events, at, &owner, kind);
+            push(&mut events, &mut heads, at, &owner, kind);
         } else if fate < 2 && left <= 2 {
             let refusal = EventKind::Refusal {
                 reason: ["price", "budget", "competitor", "timing"][rng.below(4) as usize]
@@ -121,7 +146,7 @@ fn lead(rng: &mut Rng, i: usize, now: DateTime<Utc>) -> Lead {
                 competitor: None,
                 note: String::new(),
             };
-            push(&mut events, at, &owner, refusal);
+            push(&mut events, &mut heads, at, &owner, refusal);
             if left == 2 {
                 let decision = if rng.below(2) == 0 {
                     ReviewDecision::RefusalValidated
@@ -134,7 +159,13 @@ fn lead(rng: &mut Rng, i: usize, now: DateTime<Utc>) -> Lead {
                     decision,
                     note: String::new(),
                 };
-                push(&mut events, at + Duration::hours(2), &"mgr".into(), review);
+                push(
+                    &mut events,
+                    &mut heads,
+                    at + Duration::hours(2),
+                    &"mgr".into(),
+                    review,
+                );
             }
         } else if (2..5).contains(&fate) && left <= 6 {
             let kind = if left == 6 {
@@ -149,7 +180,7 @@ fn lead(rng: &mut Rng, i: usize, now: DateTime<Utc>) -> Lead {
                     products: vec![product.clone()],
                 }
             };
-            push(&mut events, at, &owner, kind);
+            push(&mut events, &mut heads, at, &owner, kind);
         } else if left >= 2 && rng.below(3) != 0 {
             let talk = EventKind::Conversation {
                 kind: ConversationKind::Call,
@@ -157,7 +188,7 @@ fn lead(rng: &mut Rng, i: usize, now: DateTime<Utc>) -> Lead {
                 needs: String::new(),
                 ended: ConversationEnd::NextStep,
             };
-            push(&mut events, at, &owner, talk);
+            push(&mut events, &mut heads, at, &owner, talk);
             let step = EventKind::NextStep {
                 kind: NextStepKind::Call,
                 due: at + Duration::days(rng.below(10) as i64 + 1),
@@ -165,19 +196,19 @@ fn lead(rng: &mut Rng, i: usize, now: DateTime<Utc>) -> Lead {
                 duration_minutes: None,
                 note: String::new(),
             };
-            push(&mut events, at, &owner, step);
+            push(&mut events, &mut heads, at, &owner, step);
         } else if rng.below(2) == 0 {
             let quote = EventKind::QuoteSent {
                 amount: ils(rng.below(5_000_000) as i64),
                 products: vec![product.clone()],
             };
-            push(&mut events, at, &owner, quote);
+            push(&mut events, &mut heads, at, &owner, quote);
         } else {
             let kind = EventKind::Attempt {
                 channel: Channel::Call,
                 outcome: AttemptOutcome::Reached,
             };
-            push(&mut events, at, &owner, kind);
+            push(&mut events, &mut heads, at, &owner, kind);
         }
     }
     events.truncate(EVENTS_PER_LEAD);
@@ -289,12 +320,12 @@ fn main() {
     report(
         "refusal report R8: day, week, month, cumulative",
         20,
-        time(20, || refusal_reports(&team, &leads, &"mgr".into(), now)),
+        time(20, || refusal_reports(&team, &facts, &"mgr".into(), now)),
     );
     report(
         "customer tiers R10 (score, ABC, Pareto)",
         20,
-        time(20, || tier_report(&team, &leads, now)),
+        time(20, || tier_report(&team, &facts, now)),
     );
     let today = now.with_timezone(&chrono_tz::Asia::Jerusalem).date_naive();
     report(
@@ -317,7 +348,7 @@ fn main() {
                 .collect();
             let states: Vec<_> = facts.iter().map(|f| derive(&team, f, now)).collect();
             let queue = call_queue(&team, &rep, &facts, &tiers, now);
-            let refusals = refusal_reports(&team, &leads, &"mgr".into(), now);
+            let refusals = refusal_reports(&team, &facts, &"mgr".into(), now);
             (states, queue, refusals)
         }),
     );
@@ -328,4 +359,11 @@ fn main() {
             .or_insert(0usize) += 1;
     }
     println!("book by status: {statuses:?}");
+    let n_conflicted = facts.iter().filter(|f| !f.conflicts.is_empty()).count();
+    let n_after = leads
+        .iter()
+        .flat_map(|l| &l.events)
+        .filter(|e| e.after.is_some())
+        .count();
+    println!("events with `after`: {n_after}; leads with an open conflict: {n_conflicted}");
 }

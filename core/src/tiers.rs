@@ -8,9 +8,13 @@
 //!
 //! Metrics, normalisation and score:
 //!
-//! - The window is `[as_of - window_months, as_of)`. Facts are folded from the events before
-//!   `as_of` only, so a snapshot of a past month does not see later wins or orders. Account
-//!   facts (growth, churn, payment terms, plan) have no history: their current values are used.
+//! - Everything is read from the lead summaries ([`LeadFacts`]: orders, customer spans,
+//!   account), never from the lead documents. The window is `[as_of - window_months, as_of)`.
+//!   A customer is a lead whose summary shows it a customer just before `as_of`, and only
+//!   orders and wins before `as_of` count, so a snapshot of a past month does not see later
+//!   wins or orders. A later conflict resolution (R14) does reach back: a win it overruled
+//!   never made a customer. Account facts (growth, churn, payment terms, plan) have no history:
+//!   their current values are used.
 //! - Revenue and gross profit are summed in minor units of each order's currency and scored
 //!   as such (no exchange rates in the core): a team selling in several currencies compares
 //!   customers by raw minor units. `revenue` keeps the exact per-currency totals for display.
@@ -26,7 +30,7 @@
 use crate::calendar::Calendar;
 use crate::facts::LeadFacts;
 use crate::ids::{LeadId, MemberId};
-use crate::lead::{AccountPlan, EventKind, Lead};
+use crate::lead::AccountPlan;
 use crate::money::{Totals, add_to};
 use crate::playbook::{Playbook, StatusRole, TierPolicy};
 use crate::team::Team;
@@ -219,23 +223,6 @@ pub fn tier_for_position(policy: &TierPolicy, position: usize, n: usize) -> Tier
     }
 }
 
-/// The facts of `lead` from its events before `as_of` only.
-fn facts_before(playbook: &Playbook, lead: &Lead, as_of: DateTime<Utc>) -> LeadFacts {
-    if lead.events.iter().all(|e| e.at < as_of) {
-        return LeadFacts::from_lead(playbook, lead);
-    }
-    let earlier = Lead {
-        events: lead
-            .events
-            .iter()
-            .filter(|e| e.at < as_of)
-            .cloned()
-            .collect(),
-        ..lead.clone()
-    };
-    LeadFacts::from_lead(playbook, &earlier)
-}
-
 /// Whole calendar months from `from` to `to` (UTC dates), never negative.
 fn months_between(from: DateTime<Utc>, to: DateTime<Utc>) -> u32 {
     let (a, b) = (from.date_naive(), to.date_naive());
@@ -247,7 +234,6 @@ fn months_between(from: DateTime<Utc>, to: DateTime<Utc>) -> u32 {
 }
 
 fn metrics(
-    lead: &Lead,
     facts: &LeadFacts,
     window_start: DateTime<Utc>,
     as_of: DateTime<Utc>,
@@ -257,35 +243,32 @@ fn metrics(
     let mut profit: Option<i64> = None;
     let mut products = BTreeSet::new();
     let mut n_orders = 0;
-    for e in &lead.events {
-        let EventKind::Order {
-            amount,
-            gross_profit,
-            products: ordered,
-        } = &e.kind
-        else {
-            continue;
-        };
-        if e.at < window_start || e.at >= as_of {
-            continue;
-        }
+    for order in facts
+        .orders
+        .iter()
+        .filter(|o| window_start <= o.at && o.at < as_of)
+    {
         n_orders += 1;
-        add_to(&mut revenue, amount);
-        revenue_minor += amount.minor;
-        if let Some(gp) = gross_profit {
+        add_to(&mut revenue, &order.amount);
+        revenue_minor += order.amount.minor;
+        if let Some(gp) = &order.gross_profit {
             *profit.get_or_insert(0) += gp.minor;
         }
-        products.extend(ordered.iter());
+        products.extend(order.products.iter());
     }
+    let account = &facts.account;
     CustomerMetrics {
         revenue,
         revenue_minor,
         gross_profit_minor: if n_orders == 0 { Some(0) } else { profit },
-        growth_potential: lead.account.growth_potential,
-        churn_risk: lead.account.churn_risk,
-        payment_terms_days: lead.account.payment_terms_days,
+        growth_potential: account.growth_potential,
+        churn_risk: account.churn_risk,
+        payment_terms_days: account.payment_terms_days,
         product_breadth: u32::try_from(products.len()).unwrap_or(u32::MAX),
-        tenure_months: facts.won_at.map_or(0, |w| months_between(w, as_of)),
+        tenure_months: facts
+            .won_at
+            .filter(|w| *w < as_of)
+            .map_or(0, |w| months_between(w, as_of)),
         n_orders,
     }
 }
@@ -308,19 +291,16 @@ fn normalise(values: &[Option<f64>], lower_is_better: bool) -> Vec<f64> {
 }
 
 /// Scores and tiers every customer in `leads` as of `now` (see the module doc).
-pub fn tier_report(team: &Team, leads: &[Lead], now: DateTime<Utc>) -> TierReport {
+pub fn tier_report(team: &Team, leads: &[LeadFacts], now: DateTime<Utc>) -> TierReport {
     let playbook = &team.playbook;
     let policy = &playbook.tiers;
     let window_start = now
         .checked_sub_months(Months::new(policy.window_months))
         .unwrap_or(DateTime::<Utc>::MIN_UTC);
-    let customers: Vec<(&Lead, CustomerMetrics)> = leads
+    let customers: Vec<(&LeadFacts, CustomerMetrics)> = leads
         .iter()
-        .filter_map(|lead| {
-            let facts = facts_before(playbook, lead, now);
-            matches!(facts.role, StatusRole::Won | StatusRole::Dormant)
-                .then(|| (lead, metrics(lead, &facts, window_start, now)))
-        })
+        .filter(|facts| facts.is_customer_before(now))
+        .map(|facts| (facts, metrics(facts, window_start, now)))
         .collect();
 
     let column = |f: &dyn Fn(&CustomerMetrics) -> Option<f64>, lower_is_better| {
@@ -459,7 +439,7 @@ pub struct TierSnapshot {
 /// The tiers as of the end of `month` of `year`: computed at the first instant of the next
 /// month in UTC, so that every device and the relay take the same snapshot whatever their
 /// zone. `None` when `month` is not 1–12.
-pub fn snapshot(team: &Team, leads: &[Lead], year: i32, month: u32) -> Option<TierSnapshot> {
+pub fn snapshot(team: &Team, leads: &[LeadFacts], year: i32, month: u32) -> Option<TierSnapshot> {
     let first = NaiveDate::from_ymd_opt(year, month, 1)?;
     let end = (first + Months::new(1)).and_hms_opt(0, 0, 0)?.and_utc();
     Some(TierSnapshot {
@@ -594,6 +574,7 @@ mod tests {
     #[cfg(target_arch = "wasm32")]
     use wasm_bindgen_test::wasm_bindgen_test as test;
 
+    use crate::lead::{EventKind, Lead};
     use crate::testing::{LeadBuilder, t, team};
     use expect_test::{Expect, expect};
     use std::fmt::Write;
@@ -669,8 +650,16 @@ mod tests {
         s
     }
 
+    fn summaries(leads: &[Lead]) -> Vec<LeadFacts> {
+        let team = team();
+        leads
+            .iter()
+            .map(|l| LeadFacts::from_lead(&team.playbook, l))
+            .collect()
+    }
+
     fn check(leads: &[Lead], now: &str, expect: Expect) {
-        expect.assert_eq(&render(&tier_report(&team(), leads, t(now))));
+        expect.assert_eq(&render(&tier_report(&team(), &summaries(leads), t(now))));
     }
 
     const NOW: &str = "2026-11-22T12:00:00Z";
@@ -746,7 +735,7 @@ mod tests {
 
     #[test]
     fn the_window_edge_is_inclusive_at_its_start() {
-        let r = tier_report(&team(), &customers(), t(NOW));
+        let r = tier_report(&team(), &summaries(&customers()), t(NOW));
         assert_eq!(r.window_start, t("2025-11-22T12:00:00Z"));
         let old = r
             .customers
@@ -803,7 +792,7 @@ mod tests {
     }
 
     fn in_pareto(revenues: &[i64]) -> Vec<String> {
-        tier_report(&team(), &with_revenues(revenues), t(NOW))
+        tier_report(&team(), &summaries(&with_revenues(revenues)), t(NOW))
             .pareto
             .customers
             .iter()
@@ -849,6 +838,7 @@ mod tests {
                 .build(),
         );
         let team = team();
+        let leads = summaries(&leads);
         let aug = snapshot(&team, &leads, 2026, 8).unwrap();
         let nov = snapshot(&team, &leads, 2026, 11).unwrap();
         assert!(snapshot(&team, &leads, 2026, 13).is_none());
@@ -887,6 +877,26 @@ mod tests {
         // The November snapshot is taken at 1 December 00:00 UTC.
         let at_end = tier_report(&team, &leads, t("2026-12-01T00:00:00Z")).tiers();
         assert_eq!(nov.tiers, at_end);
+    }
+
+    #[test]
+    fn a_customer_is_one_just_before_as_of_from_the_summary_alone() {
+        let lead = LeadBuilder::new("c", "dana", "2026-01-01T08:00:00Z")
+            .won("2026-02-01T08:00:00Z", 1)
+            .refusal("2026-03-01T08:00:00Z", "price", "crm", Some(1))
+            .order("2026-04-01T08:00:00Z", 5, &["crm"])
+            .build();
+        let facts = LeadFacts::from_lead(&team().playbook, &lead);
+        let at = |s: &str| facts.is_customer_before(t(s));
+        // Events at `as_of` are not yet seen: won at 08:00 counts from 08:00:01.
+        assert!(!at("2026-02-01T08:00:00Z") && at("2026-02-01T08:00:01Z"));
+        assert!(at("2026-03-01T08:00:00Z") && !at("2026-03-01T08:00:01Z"));
+        assert!(!at("2026-04-01T08:00:00Z") && at("2026-04-01T08:00:01Z"));
+        // A JSON round trip keeps everything R10 reads.
+        let json = serde_json::to_string(&facts).unwrap();
+        let back: LeadFacts = serde_json::from_str(&json).unwrap();
+        let report = |f: &LeadFacts| tier_report(&team(), std::slice::from_ref(f), t(NOW));
+        assert_eq!(report(&back), report(&facts));
     }
 
     #[test]

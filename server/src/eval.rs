@@ -453,7 +453,7 @@ fn assemble(input: EvalInput) -> EvalOutput {
     let states: Vec<LeadState> = facts.iter().map(|f| derive(&team, f, now)).collect();
 
     // Customer tiers (R10) also feed the visit-due items of the queues (R6 tier 4).
-    let tier_report = tier_report(&team, &input.leads, now);
+    let tier_report = tier_report(&team, &facts, now);
     let tier_map = tier_report.tiers();
     let reps: Vec<&Member> = team
         .members
@@ -488,12 +488,12 @@ fn assemble(input: EvalInput) -> EvalOutput {
     let refusals = managers()
         .map(|m| ViewerRefusals {
             viewer: m.id.clone(),
-            reports: refusal_reports(&team, &input.leads, &m.id, now),
+            reports: refusal_reports(&team, &facts, &m.id, now),
         })
         .collect();
     let month_snapshot = |months_back: u32| {
         let date = now.date_naive().with_day(1)? - Months::new(months_back);
-        snapshot(&team, &input.leads, date.year(), date.month())
+        snapshot(&team, &facts, date.year(), date.month())
     };
     let cube = match (month_snapshot(2), month_snapshot(1)) {
         (Some(previous), Some(current)) => Some(tier_cube(&previous, &current)),

@@ -3,11 +3,13 @@
 //! Periods are the viewer's: the day, week and month containing `now` in the viewer's time
 //! zone, the week starting on the first day of the viewer's working week. Every `refusal`
 //! event counts, including `unreachable` closes of R2 (they show as their own reason) and
-//! refusals a manager later returned to the funnel (the refusal still happened).
+//! refusals a manager later returned to the funnel (the refusal still happened); a refusal a
+//! conflict resolution overruled (R14) does not count. It reads the lead summaries
+//! ([`LeadFacts::refusals`]), never the lead documents.
 //!
 //! ```
 //! use fieldbook_core::analytics::refusals::{refusal_reports, Period};
-//! # fn demo(team: &fieldbook_core::team::Team, leads: &[fieldbook_core::lead::Lead],
+//! # fn demo(team: &fieldbook_core::team::Team, leads: &[fieldbook_core::facts::LeadFacts],
 //! #         viewer: &fieldbook_core::ids::MemberId, now: chrono::DateTime<chrono::Utc>) {
 //! let reports = refusal_reports(team, leads, viewer, now); // one pass for all four periods
 //! println!("{} refusals this week", reports.week.refusals.n);
@@ -15,8 +17,8 @@
 //! ```
 
 use crate::calendar::Calendar;
+use crate::facts::LeadFacts;
 use crate::ids::{EventId, MemberId};
-use crate::lead::{EventKind, Lead};
 use crate::money::Money;
 use crate::team::Team;
 use chrono::{DateTime, Datelike, Days, Months, NaiveDate, Utc, Weekday};
@@ -228,7 +230,7 @@ pub struct RefusalReports {
 /// Refusal analytics for `period` as seen by `viewer` (their zone and working week) at `now`.
 pub fn refusal_report(
     team: &Team,
-    leads: &[Lead],
+    leads: &[LeadFacts],
     viewer: &MemberId,
     period: Period,
     now: DateTime<Utc>,
@@ -242,7 +244,7 @@ pub fn refusal_report(
 /// The day, week, month and cumulative reports at once, in a single pass over the leads.
 pub fn refusal_reports(
     team: &Team,
-    leads: &[Lead],
+    leads: &[LeadFacts],
     viewer: &MemberId,
     now: DateTime<Utc>,
 ) -> RefusalReports {
@@ -324,7 +326,7 @@ impl<'a> Interner<'a> {
     }
 }
 
-/// One refusal event, borrowed from its lead, its keys interned.
+/// One refusal, borrowed from its lead's summary, its keys interned.
 struct Refusal<'a> {
     at: DateTime<Utc>,
     id: &'a EventId,
@@ -393,7 +395,7 @@ struct Keys<'a> {
 
 fn reports(
     team: &Team,
-    leads: &[Lead],
+    leads: &[LeadFacts],
     calendar: &Calendar,
     periods: &[Period],
     now: DateTime<Utc>,
@@ -424,30 +426,21 @@ fn reports(
     for lead in leads {
         refusals.clear();
         products.clear();
-        for e in &lead.events {
-            let EventKind::Refusal {
-                reason,
-                products: refused,
-                budget,
-                ..
-            } = &e.kind
-            else {
-                continue;
-            };
+        for r in &lead.refusals {
             let first = products.len();
-            for p in refused {
+            for p in &r.products {
                 let p = keys.products.id(p.as_str());
                 if !products[first..].contains(&p) {
                     products.push(p);
                 }
             }
             refusals.push(Refusal {
-                at: e.at,
-                id: &e.id,
-                by: keys.members.id(e.by.as_str()),
-                reason: keys.reasons.id(reason),
+                at: r.at,
+                id: &r.event,
+                by: keys.members.id(r.by.as_str()),
+                reason: keys.reasons.id(&r.reason),
                 products: first..products.len(),
-                budget: budget.as_ref(),
+                budget: r.budget.as_ref(),
             });
         }
         if refusals.is_empty() {
@@ -583,9 +576,18 @@ mod tests {
     #[cfg(target_arch = "wasm32")]
     use wasm_bindgen_test::wasm_bindgen_test as test;
 
+    use crate::lead::Lead;
     use crate::testing::{LeadBuilder, t, team};
     use expect_test::{Expect, expect};
     use std::fmt::Write;
+
+    fn summaries(leads: &[Lead]) -> Vec<LeadFacts> {
+        let team = team();
+        leads
+            .iter()
+            .map(|l| LeadFacts::from_lead(&team.playbook, l))
+            .collect()
+    }
 
     fn count(c: &Count) -> String {
         match (c.previous, c.change) {
@@ -636,7 +638,7 @@ mod tests {
     }
 
     fn check(leads: &[Lead], viewer: &str, now: &str, expect: Expect) {
-        let reports = refusal_reports(&team(), leads, &MemberId::from(viewer), t(now));
+        let reports = refusal_reports(&team(), &summaries(leads), &MemberId::from(viewer), t(now));
         let mut out = String::new();
         for r in [
             &reports.day,
@@ -831,8 +833,8 @@ mod tests {
         let team = team();
         let mgr = MemberId::from("mgr");
         let now = t("2026-11-24T12:00:00Z");
-        let all = refusal_reports(&team, &leads(), &mgr, now);
-        let week = refusal_report(&team, &leads(), &mgr, Period::Week, now);
+        let all = refusal_reports(&team, &summaries(&leads()), &mgr, now);
+        let week = refusal_report(&team, &summaries(&leads()), &mgr, Period::Week, now);
         assert_eq!(week, all.week);
         assert_eq!(
             week.refusals,
@@ -846,6 +848,37 @@ mod tests {
         assert_eq!(json["period"], "day");
         assert_eq!(json["by_reason"][0]["key"], "price");
         assert_eq!(json["by_reason"][0]["change"], 3);
+    }
+
+    #[test]
+    fn a_refusal_overruled_by_a_conflict_resolution_does_not_count() {
+        // Offline, one device recorded a refusal and the other the win; the manager kept the
+        // win (R14).
+        let lead = |keep: &str| {
+            LeadBuilder::new("l1", "dana", "2026-11-01T08:00:00Z")
+                .id("c")
+                .refusal("2026-11-24T08:00:00Z", "price", "crm", Some(10_000))
+                .id("r")
+                .after("c")
+                .won("2026-11-24T09:00:00Z", 100)
+                .id("w")
+                .after("c")
+                .by("mgr")
+                .resolved("2026-11-24T10:00:00Z", "outcome:r+w", Some(keep))
+                .build()
+        };
+        let n = |keep: &str| {
+            refusal_report(
+                &team(),
+                &summaries(&[lead(keep)]),
+                &MemberId::from("mgr"),
+                Period::Day,
+                t("2026-11-24T12:00:00Z"),
+            )
+            .refusals
+            .n
+        };
+        assert_eq!((n("w"), n("r")), (0, 1));
     }
 
     #[test]
