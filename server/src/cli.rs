@@ -1,0 +1,398 @@
+//! The `fieldbook` command line (parsed with clap): `eval`, the relay's `serve`, and the admin
+//! commands `team`, `member`, `token` and `demo` on the relay's data directory. It lives in the
+//! library so that the end-to-end tests can run the very same command as a child process.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context;
+use chrono::{DateTime, Utc};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use fieldbook_core::ids::{MemberId, TeamId};
+use fieldbook_core::playbook::Playbook;
+use fieldbook_core::team::{Member, Role};
+
+use crate::relay::admin;
+use crate::relay::demo;
+use crate::relay::store::{Durability, RelayStore, SqliteStore, role_name};
+
+/// Fieldbook: offline-first lead pipeline for travelling sales reps.
+///
+/// The relay keeps everything in one data directory (`--data`, default ./data, created on
+/// first use): `fieldbook demo` fills it with a demo team, `fieldbook serve` serves it.
+#[derive(Debug, Parser)]
+#[command(name = "fieldbook", version)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Args)]
+struct DataArg {
+    /// The relay's data directory (SQLite file relay.sqlite inside).
+    #[arg(long, env = "FIELDBOOK_DATA", default_value = "data", global = true)]
+    data: PathBuf,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Evaluate a team and its leads at a moment and print the result as JSON.
+    ///
+    /// The file holds `now`, `members`, `leads` and optionally `products`, `playbook`,
+    /// `team` and `rep` (format: docs/eval.md). Prints the derived state of every lead
+    /// (status, flags, tasks), each rep's call queue and day plan, each manager's review
+    /// inbox and refusal analytics, the funnel, speed to lead and the customer tiers.
+    /// Bad input prints one error naming the field, the lead and the event to stderr,
+    /// nothing to stdout, and exits with code 1.
+    Eval {
+        /// The JSON file to evaluate, e.g. docs/examples/team.json.
+        file: PathBuf,
+    },
+    /// Create or list teams.
+    #[command(subcommand)]
+    Team(TeamCommand),
+    /// Add, list or remove the members of a team.
+    #[command(subcommand)]
+    Member(MemberCommand),
+    /// Issue, list or revoke access tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Create a demo team: admin `a-admin`, manager `m-dana`, reps `r-yossi` and `r-ioana`,
+    /// and generated leads in every stage; prints a token per member.
+    Demo {
+        #[command(flatten)]
+        data: DataArg,
+        /// Team id of the demo team.
+        #[arg(long, default_value = "demo")]
+        team: String,
+        /// How many leads to generate (split between the two reps).
+        #[arg(long, default_value_t = 300)]
+        leads: usize,
+        /// How long the printed tokens are valid (30d, 12h, 90m, 3600s).
+        #[arg(long, default_value = "30d", value_parser = admin::parse_ttl)]
+        ttl: chrono::TimeDelta,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum TeamCommand {
+    /// Create a team with no members and the default playbook (its team document).
+    Create {
+        #[command(flatten)]
+        data: DataArg,
+        /// Team id (no spaces, no '/').
+        id: String,
+        /// Display name.
+        #[arg(long)]
+        name: String,
+        /// The playbook to start from.
+        #[arg(long, value_enum, default_value_t = PlaybookChoice::Default)]
+        playbook: PlaybookChoice,
+    },
+    /// List the teams in the data directory.
+    List {
+        #[command(flatten)]
+        data: DataArg,
+    },
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum PlaybookChoice {
+    /// SPEC's defaults, Monday–Friday.
+    Default,
+    /// The defaults with a Sunday–Thursday week.
+    Israeli,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum RoleArg {
+    Rep,
+    Manager,
+    Admin,
+}
+
+impl From<RoleArg> for Role {
+    fn from(role: RoleArg) -> Role {
+        match role {
+            RoleArg::Rep => Role::Rep,
+            RoleArg::Manager => Role::Manager,
+            RoleArg::Admin => Role::Admin,
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+enum MemberCommand {
+    /// Add a member to a team (written into the team document).
+    Add {
+        #[command(flatten)]
+        data: DataArg,
+        /// The team.
+        #[arg(long)]
+        team: String,
+        /// Member id (no spaces, no '/').
+        id: String,
+        /// Display name.
+        #[arg(long)]
+        name: String,
+        /// Role: a rep works their own leads, a manager their reps' leads, an admin all.
+        #[arg(long, value_enum)]
+        role: RoleArg,
+        /// The rep's manager (a manager or admin of the team).
+        #[arg(long)]
+        manager: Option<String>,
+        /// IANA time zone, e.g. Asia/Jerusalem.
+        #[arg(long, default_value = "UTC", value_parser = parse_zone)]
+        time_zone: chrono_tz::Tz,
+        /// BCP 47 locale, e.g. he-IL.
+        #[arg(long, default_value = "en-US")]
+        locale: String,
+    },
+    /// List a team's members.
+    List {
+        #[command(flatten)]
+        data: DataArg,
+        /// The team.
+        #[arg(long)]
+        team: String,
+    },
+    /// Remove a member from a team and revoke their tokens (their leads keep their owner).
+    Remove {
+        #[command(flatten)]
+        data: DataArg,
+        /// The team.
+        #[arg(long)]
+        team: String,
+        /// Member id.
+        id: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum TokenCommand {
+    /// Issue a token for a member; prints only the token on stdout (details on stderr).
+    Issue {
+        #[command(flatten)]
+        data: DataArg,
+        /// The team.
+        #[arg(long)]
+        team: String,
+        /// The member.
+        #[arg(long)]
+        member: String,
+        /// How long it is valid (30d, 12h, 90m, 3600s).
+        #[arg(long, default_value = "30d", value_parser = admin::parse_ttl)]
+        ttl: chrono::TimeDelta,
+    },
+    /// List issued tokens (ids, members, expiry, revocation), never the tokens themselves.
+    List {
+        #[command(flatten)]
+        data: DataArg,
+        /// Only this team's.
+        #[arg(long)]
+        team: Option<String>,
+    },
+    /// Revoke a token by id: refused from now on, its connections closed.
+    Revoke {
+        #[command(flatten)]
+        data: DataArg,
+        /// The token id (from `token issue` or `token list`).
+        id: String,
+    },
+}
+
+fn parse_zone(text: &str) -> Result<chrono_tz::Tz, String> {
+    text.parse()
+        .map_err(|_| format!("{text:?} is not an IANA time zone such as Asia/Jerusalem"))
+}
+
+/// Runs the command line; the binary's `main`.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn open_store(dir: &Path) -> anyhow::Result<SqliteStore> {
+    SqliteStore::open_dir(dir, Durability::Full)
+        .with_context(|| format!("--data {}", dir.display()))
+}
+
+fn format_time(unix: i64) -> String {
+    DateTime::<Utc>::from_timestamp(unix, 0)
+        .map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
+        .unwrap_or_else(|| unix.to_string())
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    let now = Utc::now();
+    let mut out = std::io::stdout().lock();
+    match cli.command {
+        Command::Eval { file } => {
+            let text = std::fs::read_to_string(&file)
+                .with_context(|| format!("cannot read {}", file.display()))?;
+            let output =
+                crate::eval::run_eval(&text).with_context(|| format!("{}", file.display()))?;
+            write!(out, "{output}")?;
+        }
+        Command::Team(TeamCommand::Create {
+            data,
+            id,
+            name,
+            playbook,
+        }) => {
+            let mut store = open_store(&data.data)?;
+            let playbook = match playbook {
+                PlaybookChoice::Default => Playbook::default(),
+                PlaybookChoice::Israeli => Playbook::israeli(),
+            };
+            let doc = admin::create_team(&mut store, &TeamId(id.clone()), &name, playbook, now)?;
+            writeln!(out, "created team {id} (team document {doc})")?;
+        }
+        Command::Team(TeamCommand::List { data }) => {
+            let mut store = open_store(&data.data)?;
+            for record in store.records()? {
+                if record.kind == crate::relay::store::StoredKind::Team {
+                    let loaded = admin::load_team(&mut store, &record.team, admin::random_actor())?;
+                    writeln!(
+                        out,
+                        "{}\t{}\t{} members",
+                        loaded.team.id,
+                        loaded.team.name,
+                        loaded.team.members.len()
+                    )?;
+                }
+            }
+        }
+        Command::Member(MemberCommand::Add {
+            data,
+            team,
+            id,
+            name,
+            role,
+            manager,
+            time_zone,
+            locale,
+        }) => {
+            let mut store = open_store(&data.data)?;
+            let member = Member {
+                id: MemberId(id.clone()),
+                name,
+                role: role.into(),
+                manager: manager.map(MemberId),
+                time_zone,
+                working_week: None,
+                locale,
+            };
+            admin::add_member(&mut store, &TeamId(team.clone()), &member, now)?;
+            writeln!(out, "added {id} to team {team}")?;
+        }
+        Command::Member(MemberCommand::List { data, team }) => {
+            let mut store = open_store(&data.data)?;
+            let loaded = admin::load_team(&mut store, &TeamId(team), admin::random_actor())?;
+            writeln!(out, "id\trole\tmanager\ttime zone\tname")?;
+            for m in &loaded.team.members {
+                writeln!(
+                    out,
+                    "{}\t{}\t{}\t{}\t{}",
+                    m.id,
+                    role_name(m.role),
+                    m.manager.as_ref().map_or("-", MemberId::as_str),
+                    m.time_zone,
+                    m.name
+                )?;
+            }
+        }
+        Command::Member(MemberCommand::Remove { data, team, id }) => {
+            let mut store = open_store(&data.data)?;
+            let revoked = admin::remove_member(
+                &mut store,
+                &TeamId(team.clone()),
+                &MemberId(id.clone()),
+                now,
+            )?;
+            writeln!(
+                out,
+                "removed {id} from team {team}; revoked {revoked} token(s)"
+            )?;
+        }
+        Command::Token(TokenCommand::Issue {
+            data,
+            team,
+            member,
+            ttl,
+        }) => {
+            let mut store = open_store(&data.data)?;
+            let (token, record) =
+                admin::issue_token(&mut store, &TeamId(team), &MemberId(member), ttl, now)?;
+            eprintln!(
+                "token {} for {} ({}) of team {}, expires {}",
+                record.id,
+                record.member,
+                role_name(record.role),
+                record.team,
+                format_time(record.expires_at)
+            );
+            writeln!(out, "{token}")?;
+        }
+        Command::Token(TokenCommand::List { data, team }) => {
+            let mut store = open_store(&data.data)?;
+            writeln!(out, "id\tteam\tmember\trole\texpires\tstatus")?;
+            for t in store.tokens(team.map(TeamId).as_ref())? {
+                let status = match t.revoked_at {
+                    Some(at) => format!("revoked {}", format_time(at)),
+                    None if t.expires_at <= now.timestamp() => "expired".to_owned(),
+                    None => "valid".to_owned(),
+                };
+                writeln!(
+                    out,
+                    "{}\t{}\t{}\t{}\t{}\t{}",
+                    t.id,
+                    t.team,
+                    t.member,
+                    role_name(t.role),
+                    format_time(t.expires_at),
+                    status
+                )?;
+            }
+        }
+        Command::Token(TokenCommand::Revoke { data, id }) => {
+            let mut store = open_store(&data.data)?;
+            let record = admin::revoke_token(&mut store, &id, now)?;
+            writeln!(
+                out,
+                "revoked token {} of {} (team {})",
+                record.id, record.member, record.team
+            )?;
+        }
+        Command::Demo {
+            data,
+            team,
+            leads,
+            ttl,
+        } => {
+            let mut store = open_store(&data.data)?;
+            let team = TeamId(team);
+            let created = demo::create_demo(&mut store, &team, leads, now)?;
+            writeln!(
+                out,
+                "created demo team {} with {} leads in {}",
+                created.team,
+                created.leads.len(),
+                data.data.display()
+            )?;
+            writeln!(out, "tokens (valid for {} days):", ttl.num_days())?;
+            for member in &created.members {
+                let (token, _) = admin::issue_token(&mut store, &team, &member.id, ttl, now)?;
+                writeln!(out, "{}\t{}\t{token}", member.id, role_name(member.role))?;
+            }
+        }
+    }
+    Ok(())
+}
