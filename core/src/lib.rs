@@ -31,6 +31,7 @@ pub mod replica;
 pub mod review;
 pub mod rules;
 pub mod state;
+pub mod sync;
 pub mod team;
 pub mod tiers;
 
