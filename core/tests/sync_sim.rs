@@ -922,6 +922,47 @@ fn join_deadline_unsupported_version_and_server_error_close_the_connection() {
 }
 
 #[test]
+fn ephemeral_messages_reach_readers_of_the_document_once() {
+    let (mut sim, ids) = Sim::seeded(3, 1);
+    sim.server
+        .policy
+        .0
+        .insert(("device-2".into(), ids[0]), Access::None);
+    let ephemeral = |count| {
+        wire::encode(&Message::Ephemeral {
+            sender_id: "device-0".into(),
+            target_id: "relay".into(),
+            document_id: ids[0],
+            count,
+            session_id: "s1".into(),
+            data: vec![0xa0],
+        })
+    };
+    for count in [1, 1, 2] {
+        sim.wires[0].up.push_back(ephemeral(count));
+    }
+    let seen = [1, 2].map(|i| sim.devices[i].frames_seen.len());
+    sim.drive();
+    let received = |i: usize, from: usize| frame_types(&sim.devices[i].frames_seen[from..]);
+    assert_eq!(
+        received(1, seen[0]),
+        ["ephemeral", "ephemeral"],
+        "count 1 once, then 2"
+    );
+    assert!(
+        received(2, seen[1]).is_empty(),
+        "not to a peer that may not read it"
+    );
+    // `leave` closes the connection.
+    let leave = wire::encode(&Message::Leave {
+        sender_id: "device-1".into(),
+    });
+    sim.wires[1].up.push_back(leave);
+    sim.drive();
+    assert!(!sim.connected(1));
+}
+
+#[test]
 fn an_unanswered_request_times_out_as_unavailable() {
     let mut sim = Sim::new(1);
     sim.connect(0);
