@@ -1,0 +1,310 @@
+//! Devices working offline and converging through the core's relay protocol over a simulated
+//! network (see `common/mod.rs`).
+
+mod common;
+
+use chrono::TimeDelta;
+use common::{Net, example_leads, example_team, t0};
+use fieldbook_core::commands::{ConversationInput, NewLead, NextStepInput};
+use fieldbook_core::doc::DocumentId;
+use fieldbook_core::ids::{LeadId, MemberId};
+use fieldbook_core::lead::{AttemptOutcome, Channel, ConversationKind, Lead, NextStepKind};
+use fieldbook_core::replica::LeadCommand;
+use fieldbook_core::state::derive;
+use fieldbook_core::tiers::TierMap;
+
+fn doc_for(i: usize) -> DocumentId {
+    let mut bytes = [0u8; 16];
+    bytes[0] = 0xaa;
+    bytes[8..].copy_from_slice(&(i as u64).to_be_bytes());
+    DocumentId::from_bytes(bytes)
+}
+
+/// Imports the example leads into the relay, each under a document id whose text is its new
+/// lead id.
+fn import_examples(net: &mut Net) -> Vec<DocumentId> {
+    let mut ids = Vec::new();
+    for (i, mut lead) in example_leads().into_iter().enumerate() {
+        let id = doc_for(i);
+        lead.id = LeadId(id.to_string());
+        net.relay.import(&lead, id, t0());
+        ids.push(id);
+    }
+    ids
+}
+
+fn owned_by(net: &Net, ids: &[DocumentId], member: &str) -> Vec<DocumentId> {
+    ids.iter()
+        .copied()
+        .filter(|id| net.relay.policy.owners.get(id).map(|m| m.as_str()) == Some(member))
+        .collect()
+}
+
+fn attempt(channel: Channel, outcome: AttemptOutcome) -> LeadCommand {
+    LeadCommand::LogAttempt { channel, outcome }
+}
+
+fn apply(net: &mut Net, d: usize, id: DocumentId, command: LeadCommand) {
+    let now = net.now;
+    let mut frames = Vec::new();
+    net.devices[d].ensure_loaded(&id, now, &mut frames);
+    assert!(frames.is_empty());
+    let effects = net.devices[d].command(id, command, now).unwrap();
+    net.device_effects(d, effects);
+}
+
+/// Every device holding `id` has the same heads, the same facts and the same derived state.
+fn assert_converged(net: &Net, id: &DocumentId, holders: &[usize]) {
+    let team = net.relay.policy.team.clone();
+    let relay_heads = net.relay.docs.docs[id].get_heads();
+    let mut first = None;
+    for &d in holders {
+        let replica = &net.devices[d].replica;
+        let summary = replica
+            .summary(id)
+            .unwrap_or_else(|| panic!("device {d} lacks {id}"));
+        assert_eq!(
+            summary.heads,
+            fieldbook_core::doc::heads_to_hex(&relay_heads),
+            "device {d} heads of {id}"
+        );
+        let state = derive(&team, &summary.facts, net.now);
+        match &first {
+            None => first = Some((summary.facts.clone(), state)),
+            Some((facts, first_state)) => {
+                assert_eq!(&summary.facts, facts, "facts of {id} on device {d}");
+                assert_eq!(&state, first_state, "state of {id} on device {d}");
+            }
+        }
+    }
+}
+
+#[test]
+fn first_sync_brings_each_member_what_they_may_see() {
+    let team = example_team();
+    let mut net = Net::new(&team);
+    let ids = import_examples(&mut net);
+    let yossi = net.add_device("phone", "r-yossi");
+    let dana = net.add_device("laptop", "m-dana");
+    net.connect(yossi);
+    net.connect(dana);
+    net.settle();
+    let yossis = owned_by(&net, &ids, "r-yossi");
+    assert!(!yossis.is_empty());
+    assert!(
+        yossis.len() < ids.len(),
+        "the example has leads of another rep"
+    );
+    let mut on_phone: Vec<DocumentId> = net.devices[yossi].replica.lead_docs().copied().collect();
+    on_phone.sort();
+    let mut expected = yossis.clone();
+    expected.sort();
+    assert_eq!(on_phone, expected, "a rep gets exactly their own leads");
+    assert_eq!(
+        net.devices[dana].replica.lead_docs().count(),
+        ids.len(),
+        "the manager gets her reps' leads"
+    );
+    assert!(net.devices[yossi].replica.team().is_some());
+    for id in &yossis {
+        assert_converged(&net, id, &[yossi, dana]);
+    }
+    // The queue is computed from summaries only: evict every lead document first.
+    for id in &yossis {
+        assert!(net.devices[yossi].replica.evict(id));
+    }
+    let queue = net.devices[yossi]
+        .replica
+        .call_queue(net.now, &TierMap::new())
+        .unwrap();
+    assert!(!queue.items.is_empty());
+    for id in &yossis {
+        assert!(!net.devices[yossi].replica.is_loaded(id));
+    }
+}
+
+#[test]
+fn offline_work_on_two_devices_converges_and_survives_a_restart() {
+    let team = example_team();
+    let mut net = Net::new(&team);
+    let ids = import_examples(&mut net);
+    let yossi = net.add_device("phone", "r-yossi");
+    let dana = net.add_device("laptop", "m-dana");
+    net.connect(yossi);
+    net.connect(dana);
+    net.settle();
+    let lead = owned_by(&net, &ids, "r-yossi")[0];
+    net.disconnect(yossi);
+    net.disconnect(dana);
+
+    // Offline: the rep logs two attempts and a conversation; the manager reassigns nothing but
+    // overrides nothing either — she logs her own call on the same lead.
+    net.tick();
+    apply(
+        &mut net,
+        yossi,
+        lead,
+        attempt(Channel::Call, AttemptOutcome::NoAnswer),
+    );
+    net.now += TimeDelta::hours(1);
+    apply(
+        &mut net,
+        yossi,
+        lead,
+        attempt(Channel::Call, AttemptOutcome::Reached),
+    );
+    let conversation = LeadCommand::LogConversation(ConversationInput {
+        kind: ConversationKind::Call,
+        notes: "wants a quote for the barn roof".into(),
+        needs: "10 kW".into(),
+        next_step: Some(NextStepInput {
+            kind: NextStepKind::Call,
+            due: net.now + TimeDelta::days(2),
+            agreed: true,
+            duration_minutes: None,
+            note: String::new(),
+        }),
+        decision_date: None,
+        needs_time: false,
+        final_yes: None,
+        final_no: None,
+    });
+    apply(&mut net, yossi, lead, conversation);
+    apply(
+        &mut net,
+        dana,
+        lead,
+        attempt(Channel::Call, AttemptOutcome::Busy),
+    );
+    assert_eq!(net.devices[yossi].replica.sync_status().unsynced, 1);
+    assert_eq!(net.devices[yossi].replica.sync_status().state, "offline");
+
+    // The rep's app restarts while offline: everything is still there.
+    let before = net.devices[yossi].replica.summary(&lead).unwrap().clone();
+    net.devices[yossi].restart();
+    assert_eq!(net.devices[yossi].replica.summary(&lead), Some(&before));
+
+    net.connect(yossi);
+    net.connect(dana);
+    net.settle();
+    assert_converged(&net, &lead, &[yossi, dana]);
+    let facts = &net.devices[dana].replica.summary(&lead).unwrap().facts;
+    assert_eq!(facts.n_attempts, 3, "both devices' attempts are kept");
+    assert_eq!(facts.n_conversations, 1);
+    assert_eq!(net.devices[yossi].replica.sync_status().unsynced, 0);
+    assert_eq!(net.devices[yossi].replica.sync_status().state, "online");
+}
+
+#[test]
+fn a_lead_created_offline_reaches_the_manager() {
+    let team = example_team();
+    let mut net = Net::new(&team);
+    let yossi = net.add_device("phone", "r-yossi");
+    let dana = net.add_device("laptop", "m-dana");
+    net.connect(yossi);
+    net.connect(dana);
+    net.settle();
+    net.disconnect(yossi);
+    let now = net.now;
+    let input = NewLead {
+        company: "Negev Greenhouses".into(),
+        contact: "Tamar".into(),
+        ..NewLead::default()
+    };
+    let (id, effects) = net.devices[yossi].create(input, now).unwrap();
+    net.device_effects(yossi, effects);
+    assert_eq!(
+        net.devices[yossi].replica.summary(&id).unwrap().facts.owner,
+        MemberId("r-yossi".into())
+    );
+    assert!(net.devices[dana].replica.summary(&id).is_none());
+    net.connect(yossi);
+    net.settle();
+    assert_converged(&net, &id, &[yossi, dana]);
+    let lead: Lead = net.devices[dana]
+        .replica
+        .lead(&id)
+        .map(|read| read.lead)
+        .or_else(|_| {
+            let bytes = net.devices[dana].host.load(&id).unwrap();
+            let doc = fieldbook_core::doc::load(&bytes, automerge::ActorId::from(&[9u8; 16][..]))
+                .unwrap();
+            fieldbook_core::doc::lead::read_lead(&doc).map(|read| read.lead)
+        })
+        .unwrap();
+    assert_eq!(lead.company, "Negev Greenhouses");
+    assert_eq!(lead.id.as_str(), id.to_string());
+}
+
+#[test]
+fn a_reconnect_exchanges_messages_for_changed_documents_only() {
+    let team = example_team();
+    let mut net = Net::new(&team);
+    let template = example_leads()
+        .into_iter()
+        .find(|l| l.owner.as_str() == "r-yossi")
+        .unwrap();
+    let n = 200;
+    let ids: Vec<DocumentId> = (0..n)
+        .map(|i| {
+            let id = doc_for(1000 + i);
+            let mut lead = template.clone();
+            lead.id = LeadId(id.to_string());
+            for event in &mut lead.events {
+                event.id = fieldbook_core::ids::EventId(format!("{}-{i}", event.id));
+            }
+            net.relay.import(&lead, id, t0());
+            id
+        })
+        .collect();
+    let yossi = net.add_device("phone", "r-yossi");
+    let dana = net.add_device("laptop", "m-dana");
+    net.connect(yossi);
+    net.connect(dana);
+    net.settle();
+    assert_eq!(net.devices[yossi].replica.lead_docs().count(), n);
+    net.disconnect(yossi);
+    net.disconnect(dana);
+
+    // Offline divergence: the manager changes 7 leads, the rep 3 others.
+    for &id in &ids[..7] {
+        apply(
+            &mut net,
+            dana,
+            id,
+            attempt(Channel::Call, AttemptOutcome::NoAnswer),
+        );
+    }
+    for &id in &ids[100..103] {
+        apply(
+            &mut net,
+            yossi,
+            id,
+            attempt(Channel::Visit, AttemptOutcome::Reached),
+        );
+    }
+    net.connect(dana);
+    net.settle();
+
+    // Restart the rep's app (sync states come from storage), then reconnect and count.
+    net.devices[yossi].restart();
+    net.connect(yossi);
+    net.settle();
+    let conn = net.devices[yossi].conn.unwrap();
+    let used = net.traffic_by_conn[&conn].messages();
+    let dirty = 10;
+    // join + peer, the team and index documents, then at most 3 messages per dirty document.
+    let budget = 3 * dirty + 12;
+    assert!(
+        used <= budget,
+        "reconnect with {dirty} dirty of {n} documents took {used} messages (budget {budget})"
+    );
+    for &id in ids[..7].iter().chain(&ids[100..103]) {
+        assert_converged(&net, &id, &[yossi, dana]);
+    }
+    let loaded = net.devices[yossi].replica.loaded_count();
+    assert!(
+        loaded <= dirty + 3,
+        "the reconnect loaded {loaded} documents"
+    );
+}
