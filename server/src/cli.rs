@@ -49,6 +49,14 @@ enum Command {
         /// The JSON file to evaluate, e.g. docs/examples/team.json.
         file: PathBuf,
     },
+    /// Run the relay: WebSocket sync at /sync?token=..., /healthz, /readyz, /metrics, and
+    /// the web app from --web when it is built.
+    ///
+    /// Every flag can also be set with the environment variable shown. Logs go to stderr
+    /// (filter with FIELDBOOK_LOG, e.g. `info` or `fieldbook_server=debug`); the first line
+    /// on stdout is `listening on ADDR`. SIGINT or SIGTERM closes every connection (1001),
+    /// writes the pending index documents and exits.
+    Serve(ServeArgs),
     /// Create or list teams.
     #[command(subcommand)]
     Team(TeamCommand),
@@ -73,6 +81,63 @@ enum Command {
         #[arg(long, default_value = "30d", value_parser = admin::parse_ttl)]
         ttl: chrono::TimeDelta,
     },
+}
+
+#[derive(Debug, Args)]
+struct ServeArgs {
+    #[command(flatten)]
+    data: DataArg,
+    /// Address to listen on (port 0: any free port).
+    #[arg(long, env = "FIELDBOOK_LISTEN", default_value = "127.0.0.1:8080")]
+    listen: std::net::SocketAddr,
+    /// The web app's built files, served when the directory exists.
+    #[arg(long, env = "FIELDBOOK_WEB", default_value = "web-demo/dist")]
+    web: PathBuf,
+    /// How hard a commit is made durable: `full` survives a power cut, `normal` a killed
+    /// process.
+    #[arg(long, env = "FIELDBOOK_DURABILITY", value_enum, default_value_t = Durability::Full)]
+    durability: Durability,
+    /// The largest WebSocket message accepted, in bytes.
+    #[arg(long, env = "FIELDBOOK_MAX_FRAME_BYTES", default_value_t = 8 * 1024 * 1024)]
+    max_frame_bytes: usize,
+    /// Sustained messages per second per connection.
+    #[arg(long, env = "FIELDBOOK_MAX_MESSAGES_PER_SECOND", default_value_t = 500)]
+    max_messages_per_second: u32,
+    /// Messages a connection may send at once above the rate (a reconnect syncs many
+    /// documents).
+    #[arg(long, env = "FIELDBOOK_MESSAGE_BURST", default_value_t = 5_000)]
+    message_burst: u32,
+    /// Connections one member may hold at once.
+    #[arg(
+        long,
+        env = "FIELDBOOK_MAX_CONNECTIONS_PER_MEMBER",
+        default_value_t = 8
+    )]
+    max_connections_per_member: usize,
+    /// Leads one member may own; a new lead beyond is refused.
+    #[arg(
+        long,
+        env = "FIELDBOOK_MAX_DOCUMENTS_PER_MEMBER",
+        default_value_t = 20_000
+    )]
+    max_documents_per_member: usize,
+    /// Lead documents kept in memory (least recently used beyond are dropped).
+    #[arg(long, env = "FIELDBOOK_MAX_LOADED_DOCUMENTS", default_value_t = 20_000)]
+    max_loaded_documents: usize,
+    /// Milliseconds changes settle before index documents are rewritten.
+    #[arg(long, env = "FIELDBOOK_INDEX_DEBOUNCE_MS", default_value_t = 75)]
+    index_debounce_ms: u64,
+    /// Log format.
+    #[arg(long, env = "FIELDBOOK_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
 }
 
 #[derive(Debug, Subcommand)]
@@ -241,6 +306,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 crate::eval::run_eval(&text).with_context(|| format!("{}", file.display()))?;
             write!(out, "{output}")?;
         }
+        Command::Serve(args) => serve(args)?,
         Command::Team(TeamCommand::Create {
             data,
             id,
@@ -395,4 +461,81 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+fn init_logs(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("FIELDBOOK_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().try_init(),
+    };
+}
+
+fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    use crate::relay::engine::EngineConfig;
+    use crate::relay::serve::{ConnLimits, ServeConfig};
+    init_logs(args.log_format);
+    let config = ServeConfig {
+        data: args.data.data,
+        web: Some(args.web),
+        durability: args.durability,
+        conn: ConnLimits {
+            max_frame_bytes: args.max_frame_bytes,
+            messages_per_second: args.max_messages_per_second,
+            message_burst: args.message_burst,
+            ..ConnLimits::default()
+        },
+        engine: EngineConfig {
+            max_docs_per_member: args.max_documents_per_member,
+            max_conns_per_member: args.max_connections_per_member,
+            max_loaded_docs: args.max_loaded_documents,
+            index_debounce: std::time::Duration::from_millis(args.index_debounce_ms),
+            ..EngineConfig::default()
+        },
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(args.listen)
+            .await
+            .with_context(|| format!("--listen {}: cannot bind", args.listen))?;
+        let addr = listener.local_addr()?;
+        {
+            let mut out = std::io::stdout().lock();
+            writeln!(out, "listening on {addr}")?;
+            out.flush()?;
+        }
+        crate::relay::serve::serve(listener, config, shutdown_signal()).await
+    })
+}
+
+/// Resolves on SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = interrupt => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = interrupt.await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = interrupt.await;
+    }
 }

@@ -159,7 +159,7 @@ pub enum StoreWrite {
 }
 
 /// The relay's storage. Every method may block (the engine calls it from its own thread).
-pub trait RelayStore: Send {
+pub trait RelayStore: Send + std::fmt::Debug {
     /// Carries out `writes` in order, all or nothing, durably before returning.
     fn apply(&mut self, writes: &[StoreWrite]) -> Result<(), StoreError>;
     /// A document's bytes (its chunks concatenated), if stored.
