@@ -3,13 +3,23 @@
 
 mod common;
 
+#[cfg(target_arch = "wasm32")]
+use wasm_bindgen_test::wasm_bindgen_test as test;
+
 use chrono::TimeDelta;
 use common::{Net, example_leads, example_team, t0};
-use fieldbook_core::commands::{ConversationInput, NewLead, NextStepInput};
+use fieldbook_core::commands::{
+    CommandError, ConversationInput, NewLead, NextStepInput, RefusalInput, WonInput,
+};
 use fieldbook_core::doc::DocumentId;
 use fieldbook_core::ids::{LeadId, MemberId};
 use fieldbook_core::lead::{AttemptOutcome, Channel, ConversationKind, Lead, NextStepKind};
+use fieldbook_core::lead::{EventKind, ReviewDecision};
+use fieldbook_core::money::Money;
 use fieldbook_core::replica::LeadCommand;
+use fieldbook_core::replica::ReplicaError;
+use fieldbook_core::review::InboxKind;
+use fieldbook_core::state::Flag;
 use fieldbook_core::state::derive;
 use fieldbook_core::tiers::TierMap;
 
@@ -306,5 +316,199 @@ fn a_reconnect_exchanges_messages_for_changed_documents_only() {
     assert!(
         loaded <= dirty + 3,
         "the reconnect loaded {loaded} documents"
+    );
+}
+
+/// Two synced devices of the example team (rep r-yossi, manager m-dana) and the imported leads.
+fn synced_pair() -> (Net, Vec<DocumentId>, usize, usize) {
+    let team = example_team();
+    let mut net = Net::new(&team);
+    let ids = import_examples(&mut net);
+    let yossi = net.add_device("phone", "r-yossi");
+    let dana = net.add_device("laptop", "m-dana");
+    net.connect(yossi);
+    net.connect(dana);
+    net.settle();
+    (net, ids, yossi, dana)
+}
+
+#[test]
+fn a_refused_command_writes_nothing_and_an_unloaded_lead_is_asked_for() {
+    let (mut net, ids, yossi, _) = synced_pair();
+    let lead = owned_by(&net, &ids, "r-yossi")[0];
+    let now = net.now;
+    let mut frames = Vec::new();
+    net.devices[yossi].ensure_loaded(&lead, now, &mut frames);
+    let heads = net.devices[yossi]
+        .replica
+        .document(&lead)
+        .unwrap()
+        .get_heads();
+    let stored = net.devices[yossi].host.clone();
+    let empty_notes = LeadCommand::LogConversation(ConversationInput {
+        kind: ConversationKind::Call,
+        notes: "  ".into(),
+        needs: String::new(),
+        next_step: None,
+        decision_date: None,
+        needs_time: true,
+        final_yes: None,
+        final_no: None,
+    });
+    let error = net.devices[yossi]
+        .command(lead, empty_notes, now)
+        .unwrap_err();
+    assert!(
+        matches!(&error, ReplicaError::Command(CommandError::Missing { field, .. }) if field == "notes"),
+        "{error}"
+    );
+    assert_eq!(
+        net.devices[yossi]
+            .replica
+            .document(&lead)
+            .unwrap()
+            .get_heads(),
+        heads
+    );
+    assert_eq!(net.devices[yossi].host.chunks, stored.chunks);
+    assert_eq!(net.devices[yossi].host.summaries, stored.summaries);
+
+    assert!(net.devices[yossi].replica.evict(&lead));
+    let call = attempt(Channel::Call, AttemptOutcome::Busy);
+    let error = net.devices[yossi].command(lead, call, now).unwrap_err();
+    assert!(matches!(error, ReplicaError::NotLoaded(id) if id == lead));
+}
+
+#[test]
+fn won_against_a_validated_refusal_is_flagged_listed_and_settled() {
+    let (mut net, ids, yossi, dana) = synced_pair();
+    let lead = owned_by(&net, &ids, "r-yossi")[0];
+    let refusal = LeadCommand::RecordRefusal(RefusalInput {
+        reason: "price".into(),
+        products: vec!["p-solar".into()],
+        budget: Some(Money::new(1_000_000, "ILS")),
+        competitor: None,
+        note: "too expensive".into(),
+    });
+    apply(&mut net, yossi, lead, refusal);
+    net.settle();
+    assert!(
+        net.devices[dana]
+            .replica
+            .summary(&lead)
+            .unwrap()
+            .facts
+            .pending_review
+            .is_some()
+    );
+
+    // Offline, the manager validates the refusal while the rep wins the customer back.
+    net.disconnect(yossi);
+    net.disconnect(dana);
+    net.now += TimeDelta::hours(2);
+    let review = LeadCommand::ReviewRefusal {
+        decision: ReviewDecision::RefusalValidated,
+        note: "called, it stands".into(),
+    };
+    apply(&mut net, dana, lead, review);
+    let won = LeadCommand::MarkWon(WonInput {
+        amount: Money::new(5_000_000, "ILS"),
+        products: Vec::new(),
+    });
+    apply(&mut net, yossi, lead, won);
+    net.connect(yossi);
+    net.connect(dana);
+    net.settle();
+    assert_converged(&net, &lead, &[yossi, dana]);
+
+    let team = net.relay.policy.team.clone();
+    let facts = net.devices[yossi]
+        .replica
+        .summary(&lead)
+        .unwrap()
+        .facts
+        .clone();
+    assert_eq!(
+        facts.conflicts.len(),
+        1,
+        "both decisions are kept and flagged"
+    );
+    let conflict = facts.conflicts[0].clone();
+    assert!(derive(&team, &facts, net.now).has(Flag::Conflict));
+    let inbox = net.devices[dana].replica.inbox(net.now);
+    assert!(
+        inbox.iter().any(
+            |item| matches!(&item.kind, InboxKind::Conflict { key, .. } if *key == conflict.key)
+        ),
+        "the manager's inbox lists the conflict"
+    );
+    assert!(
+        net.devices[yossi].replica.inbox(net.now).is_empty(),
+        "a rep has no inbox"
+    );
+
+    // The manager keeps the win.
+    let now = net.now;
+    let mut frames = Vec::new();
+    net.devices[dana].ensure_loaded(&lead, now, &mut frames);
+    let read = net.devices[dana].replica.lead(&lead).unwrap().lead;
+    let won_event = read
+        .events
+        .iter()
+        .find(|e| matches!(e.kind, EventKind::Won { .. }))
+        .unwrap()
+        .id
+        .clone();
+    let resolve = LeadCommand::ResolveConflict {
+        conflict: conflict.key.clone(),
+        keep: Some(won_event),
+        note: "the customer signed".into(),
+    };
+    apply(&mut net, dana, lead, resolve);
+    net.settle();
+    assert_converged(&net, &lead, &[yossi, dana]);
+    let facts = &net.devices[yossi].replica.summary(&lead).unwrap().facts;
+    assert!(facts.conflicts.is_empty());
+    assert!(facts.won_at.is_some());
+    assert_eq!(derive(&team, facts, net.now).status, "customer");
+}
+
+#[test]
+fn reassignment_moves_the_lead_to_the_new_owner() {
+    let team = example_team();
+    let mut net = Net::new(&team);
+    let ids = import_examples(&mut net);
+    let yossi = net.add_device("phone", "r-yossi");
+    let ioana = net.add_device("ioana", "r-ioana");
+    let dana = net.add_device("laptop", "m-dana");
+    for d in [yossi, ioana, dana] {
+        net.connect(d);
+    }
+    net.settle();
+    let lead = owned_by(&net, &ids, "r-yossi")[0];
+    assert!(net.devices[ioana].replica.summary(&lead).is_none());
+    let assign = LeadCommand::Assign {
+        owner: MemberId("r-ioana".into()),
+    };
+    apply(&mut net, dana, lead, assign);
+    net.settle();
+    assert_converged(&net, &lead, &[ioana, dana]);
+    let facts = &net.devices[ioana].replica.summary(&lead).unwrap().facts;
+    assert_eq!(facts.owner.as_str(), "r-ioana");
+    let read = fieldbook_core::doc::lead::read_lead(&net.relay.docs.docs[&lead]).unwrap();
+    assert_eq!(
+        read.lead.owner.as_str(),
+        "r-ioana",
+        "the document's owner field follows"
+    );
+    let on_ioana: Vec<&str> = net.devices[ioana]
+        .replica
+        .facts()
+        .iter()
+        .map(|f| f.id.as_str())
+        .collect();
+    assert!(
+        on_ioana.contains(&lead.to_string().as_str()),
+        "the new owner's rules see it"
     );
 }

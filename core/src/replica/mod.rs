@@ -731,9 +731,11 @@ impl Replica {
             .get_mut(&id)
             .ok_or(ReplicaError::NotLoaded(id))?;
         let before = doc.get_heads();
+        let playbook = &team.playbook;
         let mut tx = doc.transaction();
         let written = match &change {
-            Change::Events(events) => lead_doc::append_events(&mut tx, events),
+            Change::Events(events) => lead_doc::append_events(&mut tx, events)
+                .and_then(|()| mirror_owner(&mut tx, playbook)),
             Change::Fields(fields) => lead_doc::put_fields(&mut tx, fields).map(drop),
         };
         if let Err(error) = written {
@@ -996,9 +998,24 @@ impl Replica {
     }
 }
 
+/// Keeps the document's `owner` field equal to the owner the rules fold from `assigned` events
+/// (and R14 resolutions), inside the command's transaction, so that simple readers of the
+/// document see the same owner as the rules and the relay's access control.
+fn mirror_owner(
+    tx: &mut automerge::transaction::Transaction<'_>,
+    playbook: &Playbook,
+) -> Result<(), DocError> {
+    let read = lead_doc::read_lead(&*tx)?;
+    let facts = LeadFacts::from_lead(playbook, &read.lead);
+    if facts.owner != read.lead.owner {
+        let owner = serde_json::Value::String(facts.owner.as_str().to_owned());
+        lead_doc::put_fields(tx, &[("owner".to_owned(), owner)])?;
+    }
+    Ok(())
+}
+
 /// What a command writes.
 enum Change {
     Events(Vec<Event>),
     Fields(Vec<(String, serde_json::Value)>),
 }
-
