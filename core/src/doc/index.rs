@@ -221,6 +221,63 @@ pub fn remove_entry<T: Transactable>(tx: &mut T, id: &DocumentId) -> Result<bool
     Ok(true)
 }
 
+/// Reads the entry of one document; `Ok(None)` when the index has none.
+pub fn read_entry<R: ReadDoc>(doc: &R, id: &DocumentId) -> Result<Option<IndexEntry>, DocError> {
+    let Some(docs) = docs_map(doc)? else {
+        return Ok(None);
+    };
+    let key = id.to_string();
+    let mut path = "docs".to_owned();
+    push_key(&mut path, &key);
+    match doc
+        .get(&docs, key.as_str())
+        .map_err(|e| DocError::automerge(&path, e))?
+    {
+        None => Ok(None),
+        Some((Value::Object(ObjType::Map | ObjType::Table), obj)) => {
+            let json = read_object(doc, &obj, &path)?;
+            decode_entry(&key, &json, &path).map(|(_, entry)| Some(entry))
+        }
+        Some((other, _)) => Err(DocError::WrongType {
+            path,
+            expected: "a map with kind and heads",
+            found: format!("{other:?}"),
+        }),
+    }
+}
+
+/// The documents whose entries were added, changed or removed between two heads of the index,
+/// from Automerge's diff: a device re-reads only those instead of the whole index (which has
+/// an entry per lead). Keys that are not document ids are skipped.
+pub fn changed_entries(
+    doc: &Automerge,
+    before: &[ChangeHash],
+    after: &[ChangeHash],
+) -> Vec<DocumentId> {
+    use automerge::Prop;
+    let mut ids: Vec<DocumentId> = doc
+        .diff(before, after)
+        .into_iter()
+        .filter_map(|patch| {
+            let key = match patch.path.as_slice() {
+                // A change inside an entry: [docs, <id>, ...].
+                [(_, Prop::Map(docs)), (_, Prop::Map(key)), ..] if docs == "docs" => key.clone(),
+                // An entry put or deleted in the `docs` map itself.
+                [(_, Prop::Map(docs))] if docs == "docs" => match &patch.action {
+                    automerge::PatchAction::PutMap { key, .. }
+                    | automerge::PatchAction::DeleteMap { key } => key.clone(),
+                    _ => return None,
+                },
+                _ => return None,
+            };
+            key.parse().ok()
+        })
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    ids
+}
+
 fn docs_map<R: ReadDoc>(doc: &R) -> Result<Option<ObjId>, DocError> {
     match doc
         .get(ROOT, "docs")

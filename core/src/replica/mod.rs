@@ -277,6 +277,22 @@ impl Docs for Store {
     }
 }
 
+/// The member's index document as last read: its heads and each entry's kind and relay heads
+/// (sorted hex, the form summaries keep).
+#[derive(Debug)]
+struct IndexCache {
+    heads: Vec<ChangeHash>,
+    entries: HashMap<DocumentId, (DocKind, Vec<String>)>,
+}
+
+impl IndexCache {
+    fn entry(entry: index::IndexEntry) -> (DocKind, Vec<String>) {
+        let mut hex = doc::heads_to_hex(&entry.heads);
+        hex.sort_unstable();
+        (entry.kind, hex)
+    }
+}
+
 /// A member's device. See the module documentation.
 #[derive(Debug)]
 pub struct Replica {
@@ -293,6 +309,9 @@ pub struct Replica {
     connected: bool,
     /// Documents synced (or being synced) in this connection.
     session: BTreeSet<DocumentId>,
+    index_cache: Option<IndexCache>,
+    /// Every index entry was compared with the device in this connection.
+    index_checked: bool,
 }
 
 /// A short fingerprint of a playbook: summaries folded with another playbook are stale.
@@ -304,10 +323,6 @@ fn playbook_print(playbook: &Playbook) -> String {
 
 fn hex_heads(doc: &Automerge) -> Vec<String> {
     doc::heads_to_hex(&doc.get_heads())
-}
-
-fn parse_heads(hex: &[String]) -> Vec<ChangeHash> {
-    doc::heads_from_hex(hex).unwrap_or_default()
 }
 
 impl Replica {
@@ -374,6 +389,8 @@ impl Replica {
             client,
             connected: false,
             session: BTreeSet::new(),
+            index_cache: None,
+            index_checked: false,
         };
         let mut effects = Effects::default();
         for (id, bytes) in summaries {
@@ -759,6 +776,7 @@ impl Replica {
     pub fn connect(&mut self, now: DateTime<Utc>) -> Effects {
         self.connected = true;
         self.session.clear();
+        self.index_checked = false;
         let out = self.client.connect(now);
         let mut effects = Effects::default();
         // Connecting produces only frames; it cannot fail.
@@ -770,6 +788,7 @@ impl Replica {
     pub fn disconnected(&mut self) {
         self.connected = false;
         self.session.clear();
+        self.index_checked = false;
         self.client.disconnected();
     }
 
@@ -957,7 +976,9 @@ impl Replica {
         Ok(effects)
     }
 
-    /// Syncs every document the index shows changed on the relay (or new to this device).
+    /// Syncs every document the index shows changed on the relay (or new to this device). The
+    /// index has an entry per lead, so it is read whole once and then only the entries that
+    /// Automerge's diff says moved; every entry is compared once per connection.
     fn follow_index(
         &mut self,
         now: DateTime<Utc>,
@@ -966,32 +987,72 @@ impl Replica {
         let Some(doc) = self.store.loaded.get(&self.store.index_doc) else {
             return Ok(());
         };
-        let index: Index = match index::read_index(doc) {
-            Ok(index) => index,
-            // An empty index (no relay write yet) has no header.
-            Err(_) if doc.get_heads().is_empty() => return Ok(()),
-            Err(error) => return Err(error.into()),
-        };
-        let to_sync = index.documents_to_sync(|id| {
-            if *id == self.store.team_doc {
-                let heads = self
-                    .store
-                    .loaded
-                    .get(id)
-                    .map(|d| d.get_heads())
-                    .unwrap_or_default();
-                return Some((heads.clone(), heads));
+        let heads = doc.get_heads();
+        if heads.is_empty() {
+            return Ok(()); // the relay has not written it yet
+        }
+        let mut candidates: Vec<DocumentId> = match &mut self.index_cache {
+            Some(cache) if cache.heads == heads => Vec::new(),
+            Some(cache) => {
+                let touched = index::changed_entries(doc, &cache.heads, &heads);
+                for id in &touched {
+                    match index::read_entry(doc, id) {
+                        Ok(Some(entry)) => {
+                            cache.entries.insert(*id, IndexCache::entry(entry));
+                        }
+                        // Removed, or malformed: nothing to follow.
+                        Ok(None) | Err(_) => {
+                            cache.entries.remove(id);
+                        }
+                    }
+                }
+                cache.heads = heads;
+                touched
             }
-            let &i = self.slot.get(id)?;
-            Some((
-                parse_heads(&self.meta[i].heads),
-                parse_heads(&self.meta[i].synced),
-            ))
-        });
-        for id in to_sync {
-            if index.entries.get(&id).map(|e| e.kind) == Some(DocKind::Team) {
+            None => {
+                let index: Index = index::read_index(doc)?;
+                let cache = IndexCache {
+                    heads,
+                    entries: index
+                        .entries
+                        .into_iter()
+                        .map(|(id, entry)| (id, IndexCache::entry(entry)))
+                        .collect(),
+                };
+                let all = cache.entries.keys().copied().collect();
+                self.index_cache = Some(cache);
+                all
+            }
+        };
+        let Some(cache) = &self.index_cache else {
+            return Ok(());
+        };
+        if !self.index_checked {
+            self.index_checked = true;
+            candidates = cache.entries.keys().copied().collect();
+        }
+        let sorted = |hex: &[String]| {
+            let mut hex = hex.to_vec();
+            hex.sort_unstable();
+            hex
+        };
+        let mut to_sync = Vec::new();
+        for id in candidates {
+            let Some((kind, relay_heads)) = cache.entries.get(&id) else {
+                continue;
+            };
+            if *kind == DocKind::Team {
                 continue; // synced on connect and kept live
             }
+            let clean = self.slot.get(&id).is_some_and(|&i| {
+                let device = sorted(&self.meta[i].heads);
+                device == *relay_heads && device == sorted(&self.meta[i].synced)
+            });
+            if !clean {
+                to_sync.push(id);
+            }
+        }
+        for id in to_sync {
             self.sync(id, now, effects)?;
         }
         Ok(())

@@ -159,3 +159,42 @@ fn a_document_is_clean_only_when_relay_device_and_last_sync_agree() {
     });
     assert_eq!(to_sync, [b, c]);
 }
+
+#[test]
+fn changed_entries_name_exactly_what_moved_and_read_entry_reads_one() {
+    let (first, second) = two_heads();
+    let ids: Vec<DocumentId> = (1..=4).map(|n| DocumentId::from_bytes([n; 16])).collect();
+    let mut doc = index();
+    let start = doc.get_heads();
+    commit(&mut doc, |tx| {
+        for id in &ids {
+            set_entry(tx, id, DocKind::Lead, &first)?;
+        }
+        Ok(true)
+    });
+    let mut added = changed_entries(&doc, &start, &doc.get_heads());
+    added.sort();
+    assert_eq!(added, ids, "every new entry");
+
+    let before = doc.get_heads();
+    commit(&mut doc, |tx| {
+        set_entry(tx, &ids[1], DocKind::Lead, &second)
+    });
+    commit(&mut doc, |tx| remove_entry(tx, &ids[3]));
+    let mut moved = changed_entries(&doc, &before, &doc.get_heads());
+    moved.sort();
+    assert_eq!(moved, vec![ids[1], ids[3]]);
+    assert!(changed_entries(&doc, &doc.get_heads(), &doc.get_heads()).is_empty());
+
+    let mut second_sorted = second.clone();
+    second_sorted.sort();
+    assert_eq!(
+        read_entry(&doc, &ids[1]).unwrap().unwrap().heads,
+        second_sorted
+    );
+    assert_eq!(read_entry(&doc, &ids[3]).unwrap(), None);
+    assert_eq!(
+        read_entry(&doc, &DocumentId::from_bytes([9; 16])).unwrap(),
+        None
+    );
+}
