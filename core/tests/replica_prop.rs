@@ -3,7 +3,7 @@
 //! back online and the network is quiet, every device that may see a lead holds identical
 //! heads and computes identical facts and derived state for the same `now`.
 //!
-//! Cases: 48 by default; `PROPTEST_CASES=1000 cargo test -p fieldbook-core --test replica_prop`
+//! Cases: 96 by default; `PROPTEST_CASES=1000 cargo test -p fieldbook-core --test replica_prop`
 //! for a longer run.
 
 #![cfg(not(target_arch = "wasm32"))]
@@ -245,7 +245,7 @@ fn run(ops: &[Op]) -> Result<(), TestCaseError> {
 
 proptest! {
     #![proptest_config(ProptestConfig {
-        cases: std::env::var("PROPTEST_CASES").ok().and_then(|c| c.parse().ok()).unwrap_or(48),
+        cases: std::env::var("PROPTEST_CASES").ok().and_then(|c| c.parse().ok()).unwrap_or(96),
         max_shrink_iters: 200,
         ..ProptestConfig::default()
     })]
