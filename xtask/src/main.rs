@@ -1,5 +1,5 @@
 //! Project automation, run as `cargo xtask <task>` (alias in `.cargo/config.toml`): the one
-//! test command and, later, the one command that serves the relay with the web app.
+//! test command and the one command that serves the relay (with the web app once it is built).
 
 mod test;
 mod tools;
@@ -14,7 +14,9 @@ Tasks:
           rustfmt, clippy, wasm-bindgen-test-runner pinned to Cargo.lock, node), then runs
           cargo fmt --check, cargo clippy -D warnings, the native tests of the workspace and
           the core's tests on wasm32-unknown-unknown under node
-  serve   not yet: arrives with the relay (exits with code 2)
+  serve   builds and runs the relay (`fieldbook serve`) on ./data, creating the demo team
+          there first when ./data has no relay database; extra arguments go to
+          `fieldbook serve` (e.g. cargo xtask serve --listen 0.0.0.0:8080)
   help    print this help (also -h, --help)
 ";
 
@@ -28,13 +30,13 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
-        Some("serve") => {
-            eprintln!(
-                "cargo xtask serve: not available yet. The relay (sync server + web app) \
-                 arrives with the relay issue; nothing was started."
-            );
-            ExitCode::from(2)
-        }
+        Some("serve") => match serve(&args[1..]) {
+            Ok(code) => code,
+            Err(err) => {
+                eprintln!("xtask serve FAILED: {err}");
+                ExitCode::FAILURE
+            }
+        },
         None | Some("help" | "-h" | "--help") => {
             print!("{HELP}");
             ExitCode::SUCCESS
@@ -44,4 +46,30 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// `cargo xtask serve`: the demo team on first use, then the relay in the foreground.
+fn serve(extra: &[String]) -> std::io::Result<ExitCode> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let run = |args: &[&str]| {
+        std::process::Command::new(&cargo)
+            .args(["run", "--release", "-q", "-p", "fieldbook-server", "--"])
+            .args(args)
+            .status()
+    };
+    if !std::path::Path::new("data/relay.sqlite").exists() {
+        eprintln!("==> no ./data/relay.sqlite: creating the demo team (fieldbook demo)");
+        if !run(&["demo", "--data", "data"])?.success() {
+            return Ok(ExitCode::FAILURE);
+        }
+    }
+    let mut args = vec!["serve", "--data", "data"];
+    args.extend(extra.iter().map(String::as_str));
+    eprintln!("==> fieldbook {}", args.join(" "));
+    let status = run(&args)?;
+    Ok(if status.success() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }

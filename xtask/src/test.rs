@@ -52,8 +52,10 @@ pub fn run() -> Result<()> {
     })?;
     step("wasm tests", &mut || wasm_tests(&root))?;
 
+    // The relay end-to-end tests (simulated devices against a real relay on 127.0.0.1,
+    // including a SIGKILLed child relay) are ordinary tests of `fieldbook-tests` and run in
+    // "native tests" above.
     // Later steps, added with the code they test (none is faked before it exists):
-    // - relay end-to-end: simulated devices against a real relay on 127.0.0.1 (relay issue);
     // - browser end-to-end: the web app in headless Chromium (web app issue; CI then needs
     //   `apt-get install -y chromium`, see .ci/run).
 
@@ -63,7 +65,7 @@ pub fn run() -> Result<()> {
         .map(|(name, d)| format!("{name} {:.1}s", d.as_secs_f64()))
         .collect();
     println!(
-        "\nxtask test: OK in {:.1}s ({}); not yet: relay end-to-end, browser end-to-end",
+        "\nxtask test: OK in {:.1}s ({}); not yet: browser end-to-end",
         total.as_secs_f64(),
         parts.join(", ")
     );

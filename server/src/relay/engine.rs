@@ -158,6 +158,8 @@ pub struct EngineHandle {
     pub tx: Sender<Inbound>,
     /// Whether it is serving (false before start and after shutdown or failure).
     pub ready: Arc<AtomicBool>,
+    /// Resolves when the engine thread ends (shutdown or failure).
+    pub stopped: Option<tokio::sync::oneshot::Receiver<()>>,
     thread: std::thread::JoinHandle<Result<(), EngineError>>,
 }
 
@@ -261,6 +263,7 @@ pub fn start(
     let mut engine = Engine::open(store, config, metrics)?;
     let ready = Arc::new(AtomicBool::new(true));
     let flag = ready.clone();
+    let (stopped_tx, stopped) = tokio::sync::oneshot::channel();
     let thread = std::thread::Builder::new()
         .name("fieldbook-engine".into())
         .spawn(move || {
@@ -269,10 +272,16 @@ pub fn start(
             if let Err(e) = &result {
                 error!(error = %e, "the relay engine stopped");
             }
+            let _ = stopped_tx.send(());
             result
         })
         .expect("the OS starts a thread");
-    Ok(EngineHandle { tx, ready, thread })
+    Ok(EngineHandle {
+        tx,
+        ready,
+        stopped: Some(stopped),
+        thread,
+    })
 }
 
 fn random_actor() -> ActorId {

@@ -121,6 +121,8 @@ where
         tokio::task::spawn_blocking(move || engine::start(engine_store, engine_config, metrics))
             .await??
     };
+    let mut engine = engine;
+    let engine_stopped = engine.stopped.take();
     let EngineHandle {
         ref tx, ref ready, ..
     } = engine;
@@ -153,7 +155,20 @@ where
     let ready_flag = ready.clone();
     axum::serve(listener, router)
         .with_graceful_shutdown(async move {
-            shutdown.await;
+            // A signal, or the engine stopping by itself (a storage failure): then the
+            // process ends with the engine's error and a supervisor restarts it.
+            let engine_stopped = async {
+                match engine_stopped {
+                    Some(stopped) => {
+                        let _ = stopped.await;
+                    }
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                _ = shutdown => {}
+                _ = engine_stopped => {}
+            }
             info!("shutting down: closing connections");
             ready_flag.store(false, Relaxed);
             on_signal.send_replace(true);
