@@ -553,10 +553,12 @@ impl Engine {
                 return;
             }
         }
+        // New documents created while handling this frame are this connection's, and so is
+        // the new-lead check in `absorb`.
         self.docs.creating = Some(conn);
         let out = self.hub.receive(conn, bytes, &mut self.docs, &self.acl);
-        self.docs.creating = None;
         self.absorb(out);
+        self.docs.creating = None;
     }
 
     fn closed(&mut self, conn: ConnId) {
