@@ -9,7 +9,7 @@ use fieldbook_core::commands::NewLead;
 use fieldbook_core::doc::index::{self, Index};
 use fieldbook_core::doc::{self, DocumentId};
 use fieldbook_core::ids::{EventId, MemberId, TeamId};
-use fieldbook_core::replica::{Effects, LeadCommand, Replica, ReplicaConfig, ReplicaError, Write};
+use fieldbook_core::replica::{Effects, LeadCommand, Replica, ReplicaConfig, ReplicaError};
 use fieldbook_server::relay::admin;
 use fieldbook_server::relay::demo;
 use fieldbook_server::relay::engine::EngineConfig;
@@ -178,42 +178,8 @@ pub async fn read_until_closed(ws: &mut Ws) -> (Vec<Vec<u8>>, Option<CloseFrame>
     }
 }
 
-/// A host's storage in memory, carrying out [`Write`]s as the SQLite host does.
-#[derive(Debug, Default, Clone)]
-pub struct MemHost {
-    /// Document chunks.
-    pub chunks: BTreeMap<DocumentId, Vec<Vec<u8>>>,
-    /// Summaries.
-    pub summaries: BTreeMap<DocumentId, Vec<u8>>,
-    /// Sync states.
-    pub sync_states: BTreeMap<DocumentId, Vec<u8>>,
-}
-
-impl MemHost {
-    fn apply(&mut self, writes: &[Write]) {
-        for write in writes {
-            match write {
-                Write::AppendChunk { doc, bytes } => {
-                    self.chunks.entry(*doc).or_default().push(bytes.clone())
-                }
-                Write::ReplaceDoc { doc, bytes } => {
-                    self.chunks.insert(*doc, vec![bytes.clone()]);
-                }
-                Write::PutSummary { doc, bytes } => {
-                    self.summaries.insert(*doc, bytes.clone());
-                }
-                Write::PutSyncState { doc, bytes } => {
-                    self.sync_states.insert(*doc, bytes.clone());
-                }
-            }
-        }
-    }
-
-    /// A stored document's bytes.
-    pub fn load(&self, doc: &DocumentId) -> Option<Vec<u8>> {
-        self.chunks.get(doc).map(|chunks| chunks.concat())
-    }
-}
+/// The in-memory host of the core.
+pub type MemHost = fieldbook_core::replica::MemoryStore;
 
 /// A simulated device: the core's replica, an in-memory host, and a WebSocket when online.
 #[derive(Debug)]

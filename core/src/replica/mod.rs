@@ -20,7 +20,7 @@
 
 pub mod store;
 
-pub use store::Write;
+pub use store::{MemoryStore, Write};
 
 use crate::commands::{
     self, Author, CommandError, ConversationInput, LeadEdit, NewLead, NextStepInput, RefusalInput,

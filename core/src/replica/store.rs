@@ -4,6 +4,7 @@
 //! action to the user or sends the frames returned with them.
 
 use crate::doc::DocumentId;
+use std::collections::BTreeMap;
 
 /// One storage operation.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -47,5 +48,51 @@ impl Write {
             | Write::PutSummary { doc, .. }
             | Write::PutSyncState { doc, .. } => doc,
         }
+    }
+}
+
+/// A host's storage in memory, carrying out [`Write`]s exactly as a persistent host does: for
+/// tests, benchmarks, and a host that keeps nothing across restarts.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct MemoryStore {
+    /// Each document's chunks, in order (a full save, then incremental saves).
+    pub chunks: BTreeMap<DocumentId, Vec<Vec<u8>>>,
+    /// Encoded summaries.
+    pub summaries: BTreeMap<DocumentId, Vec<u8>>,
+    /// Encoded sync states.
+    pub sync_states: BTreeMap<DocumentId, Vec<u8>>,
+}
+
+impl MemoryStore {
+    /// Carries out `writes` in order.
+    pub fn apply(&mut self, writes: &[Write]) {
+        for write in writes {
+            match write {
+                Write::AppendChunk { doc, bytes } => {
+                    self.chunks.entry(*doc).or_default().push(bytes.clone());
+                }
+                Write::ReplaceDoc { doc, bytes } => {
+                    self.chunks.insert(*doc, vec![bytes.clone()]);
+                }
+                Write::PutSummary { doc, bytes } => {
+                    self.summaries.insert(*doc, bytes.clone());
+                }
+                Write::PutSyncState { doc, bytes } => {
+                    self.sync_states.insert(*doc, bytes.clone());
+                }
+            }
+        }
+    }
+
+    /// A stored document's bytes (its chunks concatenated), as `Replica::loaded` takes them.
+    pub fn load(&self, doc: &DocumentId) -> Option<Vec<u8>> {
+        self.chunks.get(doc).map(|chunks| chunks.concat())
+    }
+
+    /// Every stored byte, for size reports.
+    pub fn stored_bytes(&self) -> usize {
+        self.chunks.values().flatten().map(Vec::len).sum::<usize>()
+            + self.summaries.values().map(Vec::len).sum::<usize>()
+            + self.sync_states.values().map(Vec::len).sum::<usize>()
     }
 }

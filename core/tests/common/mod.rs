@@ -15,7 +15,7 @@ use fieldbook_core::doc::index::{self, DocKind};
 use fieldbook_core::doc::{self, DocumentId, lead as lead_doc, team as team_doc};
 use fieldbook_core::ids::{EventId, LeadId, MemberId, TeamId};
 use fieldbook_core::lead::Lead;
-use fieldbook_core::replica::{Effects, LeadCommand, Replica, ReplicaConfig, ReplicaError, Write};
+use fieldbook_core::replica::{Effects, LeadCommand, Replica, ReplicaConfig, ReplicaError};
 use fieldbook_core::sync::hub::{Access, ConnId, Hub, Policy};
 use fieldbook_core::sync::wire::{PeerId, PeerMetadata};
 use fieldbook_core::sync::{DocSlot, Docs};
@@ -49,44 +49,8 @@ pub fn t0() -> DateTime<Utc> {
     "2025-06-09T07:30:00Z".parse().unwrap()
 }
 
-/// A host's storage in memory, carrying out [`Write`]s exactly as the SQLite host does.
-#[derive(Debug, Default, Clone)]
-pub struct MemHost {
-    pub chunks: BTreeMap<DocumentId, Vec<Vec<u8>>>,
-    pub summaries: BTreeMap<DocumentId, Vec<u8>>,
-    pub sync_states: BTreeMap<DocumentId, Vec<u8>>,
-}
-
-impl MemHost {
-    pub fn apply(&mut self, writes: &[Write]) {
-        for write in writes {
-            match write {
-                Write::AppendChunk { doc, bytes } => {
-                    self.chunks.entry(*doc).or_default().push(bytes.clone())
-                }
-                Write::ReplaceDoc { doc, bytes } => {
-                    self.chunks.insert(*doc, vec![bytes.clone()]);
-                }
-                Write::PutSummary { doc, bytes } => {
-                    self.summaries.insert(*doc, bytes.clone());
-                }
-                Write::PutSyncState { doc, bytes } => {
-                    self.sync_states.insert(*doc, bytes.clone());
-                }
-            }
-        }
-    }
-
-    pub fn load(&self, doc: &DocumentId) -> Option<Vec<u8>> {
-        self.chunks.get(doc).map(|chunks| chunks.concat())
-    }
-
-    pub fn stored_bytes(&self) -> usize {
-        self.chunks.values().flatten().map(Vec::len).sum::<usize>()
-            + self.summaries.values().map(Vec::len).sum::<usize>()
-            + self.sync_states.values().map(Vec::len).sum::<usize>()
-    }
-}
+/// The in-memory host of the core.
+pub type MemHost = fieldbook_core::replica::MemoryStore;
 
 /// One member's device.
 #[derive(Debug)]
