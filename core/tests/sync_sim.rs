@@ -1012,6 +1012,7 @@ fn the_client_only_syncs_what_it_is_asked_on_connect() {
 
 /// One step of a random run.
 #[derive(Clone, Debug)]
+#[cfg_attr(target_arch = "wasm32", allow(dead_code))] // the random runs are native only
 enum Op {
     Edit { device: usize, doc: usize },
     RelayEdit { doc: usize },
