@@ -6,6 +6,7 @@
 //! full save followed by incremental saves, which `Automerge::load` reads as one); `summaries`
 //! and `sync_states`, one row per document.
 
+use crate::chunks;
 use fieldbook_core::doc::DocumentId;
 use fieldbook_core::replica::Write;
 use rusqlite::{Connection, OptionalExtension, params};
@@ -31,10 +32,6 @@ pub struct DeviceStore {
 const SCHEMA: &str = "
     PRAGMA journal_mode = WAL;
     PRAGMA synchronous = NORMAL;
-    CREATE TABLE IF NOT EXISTS chunks (
-        doc TEXT NOT NULL, seq INTEGER NOT NULL, bytes BLOB NOT NULL,
-        PRIMARY KEY (doc, seq)
-    );
     CREATE TABLE IF NOT EXISTS summaries (doc TEXT PRIMARY KEY, bytes BLOB NOT NULL);
     CREATE TABLE IF NOT EXISTS sync_states (doc TEXT PRIMARY KEY, bytes BLOB NOT NULL);
 ";
@@ -52,6 +49,7 @@ impl DeviceStore {
 
     fn init(conn: Connection) -> Result<Self, StoreError> {
         conn.execute_batch(SCHEMA)?;
+        conn.execute_batch(chunks::TABLE)?;
         Ok(Self { conn })
     }
 
@@ -64,20 +62,8 @@ impl DeviceStore {
         for write in writes {
             let doc = write.doc().to_string();
             match write {
-                Write::AppendChunk { bytes, .. } => {
-                    tx.execute(
-                        "INSERT INTO chunks (doc, seq, bytes) VALUES (?1, \
-                         (SELECT COALESCE(MAX(seq), 0) + 1 FROM chunks WHERE doc = ?1), ?2)",
-                        params![doc, bytes],
-                    )?;
-                }
-                Write::ReplaceDoc { bytes, .. } => {
-                    tx.execute("DELETE FROM chunks WHERE doc = ?1", params![doc])?;
-                    tx.execute(
-                        "INSERT INTO chunks (doc, seq, bytes) VALUES (?1, 1, ?2)",
-                        params![doc, bytes],
-                    )?;
-                }
+                Write::AppendChunk { doc, bytes } => chunks::append(&tx, doc, bytes)?,
+                Write::ReplaceDoc { doc, bytes } => chunks::replace(&tx, doc, bytes)?,
                 Write::PutSummary { bytes, .. } => {
                     tx.execute(
                         "INSERT OR REPLACE INTO summaries (doc, bytes) VALUES (?1, ?2)",
@@ -98,26 +84,12 @@ impl DeviceStore {
 
     /// The stored bytes of a document (its chunks concatenated), if any.
     pub fn load_doc(&self, doc: &DocumentId) -> Result<Option<Vec<u8>>, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare_cached("SELECT bytes FROM chunks WHERE doc = ?1 ORDER BY seq")?;
-        let mut rows = stmt.query(params![doc.to_string()])?;
-        let mut out: Option<Vec<u8>> = None;
-        while let Some(row) = rows.next()? {
-            let bytes: Vec<u8> = row.get(0)?;
-            out.get_or_insert_with(Vec::new).extend_from_slice(&bytes);
-        }
-        Ok(out)
+        Ok(chunks::load(&self.conn, doc)?)
     }
 
     /// How many chunks a document is stored in (compaction policy, tests).
     pub fn chunk_count(&self, doc: &DocumentId) -> Result<usize, StoreError> {
-        let n: i64 = self.conn.query_row(
-            "SELECT COUNT(*) FROM chunks WHERE doc = ?1",
-            params![doc.to_string()],
-            |row| row.get(0),
-        )?;
-        Ok(usize::try_from(n).unwrap_or(0))
+        Ok(chunks::count(&self.conn, doc)?)
     }
 
     /// Every stored summary.

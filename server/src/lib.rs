@@ -2,6 +2,7 @@
 //! [`eval`] evaluates a team and its leads at a moment from one JSON file; [`relay`] is the sync
 //! server and its admin commands.
 
+pub mod chunks;
 pub mod cli;
 pub mod device_store;
 pub mod eval;

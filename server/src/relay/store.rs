@@ -16,6 +16,7 @@
 //! [`RelayStore::apply`] runs a batch as one transaction: the engine persists everything a
 //! batch of frames changed in one commit, then acknowledges and forwards.
 
+use crate::chunks;
 use fieldbook_core::doc::DocumentId;
 use fieldbook_core::ids::{MemberId, TeamId};
 use fieldbook_core::team::Role;
@@ -206,10 +207,6 @@ const SCHEMA: &str = "
         id TEXT PRIMARY KEY, team TEXT NOT NULL, kind TEXT NOT NULL, member TEXT,
         heads TEXT NOT NULL, chunks INTEGER NOT NULL
     );
-    CREATE TABLE IF NOT EXISTS chunks (
-        doc TEXT NOT NULL, seq INTEGER NOT NULL, bytes BLOB NOT NULL,
-        PRIMARY KEY (doc, seq)
-    );
     CREATE TABLE IF NOT EXISTS tokens (
         id TEXT PRIMARY KEY, team TEXT NOT NULL, member TEXT NOT NULL, role TEXT NOT NULL,
         issued_at INTEGER NOT NULL, expires_at INTEGER NOT NULL, revoked_at INTEGER
@@ -239,6 +236,7 @@ impl SqliteStore {
         // transaction rather than fail.
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
         conn.execute_batch(SCHEMA)?;
+        conn.execute_batch(chunks::TABLE)?;
         conn.execute_batch(match durability {
             Durability::Full => "PRAGMA synchronous = FULL;",
             Durability::Normal => "PRAGMA synchronous = NORMAL;",
@@ -248,12 +246,7 @@ impl SqliteStore {
 
     /// How many chunks a document is stored in (tests of compaction).
     pub fn chunk_count(&self, doc: &DocumentId) -> Result<usize, StoreError> {
-        let n: i64 = self.conn.query_row(
-            "SELECT COUNT(*) FROM chunks WHERE doc = ?1",
-            params![doc.to_string()],
-            |row| row.get(0),
-        )?;
-        Ok(usize::try_from(n).unwrap_or(0))
+        Ok(chunks::count(&self.conn, doc)?)
     }
 }
 
@@ -344,20 +337,8 @@ impl RelayStore for SqliteStore {
         let tx = self.conn.transaction()?;
         for write in writes {
             match write {
-                StoreWrite::AppendChunk { doc, bytes } => {
-                    tx.prepare_cached(
-                        "INSERT INTO chunks (doc, seq, bytes) VALUES (?1, \
-                         (SELECT COALESCE(MAX(seq), 0) + 1 FROM chunks WHERE doc = ?1), ?2)",
-                    )?
-                    .execute(params![doc.to_string(), bytes])?;
-                }
-                StoreWrite::ReplaceDoc { doc, bytes } => {
-                    let doc = doc.to_string();
-                    tx.prepare_cached("DELETE FROM chunks WHERE doc = ?1")?
-                        .execute(params![doc])?;
-                    tx.prepare_cached("INSERT INTO chunks (doc, seq, bytes) VALUES (?1, 1, ?2)")?
-                        .execute(params![doc, bytes])?;
-                }
+                StoreWrite::AppendChunk { doc, bytes } => chunks::append(&tx, doc, bytes)?,
+                StoreWrite::ReplaceDoc { doc, bytes } => chunks::replace(&tx, doc, bytes)?,
                 StoreWrite::PutRecord(record) => {
                     tx.prepare_cached(
                         "INSERT OR REPLACE INTO docs (id, team, kind, member, heads, chunks) \
@@ -387,16 +368,7 @@ impl RelayStore for SqliteStore {
     }
 
     fn load(&mut self, doc: &DocumentId) -> Result<Option<Vec<u8>>, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare_cached("SELECT bytes FROM chunks WHERE doc = ?1 ORDER BY seq")?;
-        let mut rows = stmt.query(params![doc.to_string()])?;
-        let mut out: Option<Vec<u8>> = None;
-        while let Some(row) = rows.next()? {
-            let bytes: Vec<u8> = row.get(0)?;
-            out.get_or_insert_with(Vec::new).extend_from_slice(&bytes);
-        }
-        Ok(out)
+        Ok(chunks::load(&self.conn, doc)?)
     }
 
     fn records(&mut self) -> Result<Vec<DocRecord>, StoreError> {
