@@ -91,14 +91,7 @@ fn assert_converged(net: &Net, id: &DocumentId, holders: &[usize]) {
 
 #[test]
 fn first_sync_brings_each_member_what_they_may_see() {
-    let team = example_team();
-    let mut net = Net::new(&team);
-    let ids = import_examples(&mut net);
-    let yossi = net.add_device("phone", "r-yossi");
-    let dana = net.add_device("laptop", "m-dana");
-    net.connect(yossi);
-    net.connect(dana);
-    net.settle();
+    let (mut net, ids, yossi, dana) = synced_pair();
     let yossis = owned_by(&net, &ids, "r-yossi");
     assert!(!yossis.is_empty());
     assert!(
@@ -135,20 +128,13 @@ fn first_sync_brings_each_member_what_they_may_see() {
 
 #[test]
 fn offline_work_on_two_devices_converges_and_survives_a_restart() {
-    let team = example_team();
-    let mut net = Net::new(&team);
-    let ids = import_examples(&mut net);
-    let yossi = net.add_device("phone", "r-yossi");
-    let dana = net.add_device("laptop", "m-dana");
-    net.connect(yossi);
-    net.connect(dana);
-    net.settle();
+    let (mut net, ids, yossi, dana) = synced_pair();
     let lead = owned_by(&net, &ids, "r-yossi")[0];
     net.disconnect(yossi);
     net.disconnect(dana);
 
-    // Offline: the rep logs two attempts and a conversation; the manager reassigns nothing but
-    // overrides nothing either — she logs her own call on the same lead.
+    // Offline: the rep logs two attempts and a conversation; the manager logs her own call on
+    // the same lead.
     net.tick();
     apply(
         &mut net,
