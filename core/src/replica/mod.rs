@@ -682,6 +682,11 @@ impl Replica {
             now,
             ids,
         };
+        // Only an assignment or a resolution (of an owner conflict) can move the folded owner.
+        let may_move_owner = matches!(
+            command,
+            LeadCommand::Assign { .. } | LeadCommand::ResolveConflict { .. }
+        );
         let change = match command {
             LeadCommand::LogAttempt { channel, outcome } => {
                 Change::Events(commands::log_attempt(author, channel, outcome))
@@ -751,8 +756,13 @@ impl Replica {
         let playbook = &team.playbook;
         let mut tx = doc.transaction();
         let written = match &change {
-            Change::Events(events) => lead_doc::append_events(&mut tx, events)
-                .and_then(|()| mirror_owner(&mut tx, playbook)),
+            Change::Events(events) => lead_doc::append_events(&mut tx, events).and_then(|()| {
+                if may_move_owner {
+                    mirror_owner(&mut tx, playbook)
+                } else {
+                    Ok(())
+                }
+            }),
             Change::Fields(fields) => lead_doc::put_fields(&mut tx, fields).map(drop),
         };
         if let Err(error) = written {
