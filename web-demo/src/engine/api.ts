@@ -1,0 +1,75 @@
+// The contract between the engine (src/engine/: the host of the WASM replica — IndexedDB,
+// WebSocket, clock, service worker) and the screens (src/ui/). The screens call only this.
+// Domain types come from the generated wasm module's TypeScript (src/wasm/fieldbook_wasm.d.ts,
+// built by `cargo xtask wasm`; see docs/wasm-api.md).
+
+import type {
+  CallQueue,
+  DayPlan,
+  InboxItem,
+  Lead,
+  LeadCommand,
+  LeadFacts,
+  LeadState,
+  NewLead,
+  Team,
+} from "../wasm/fieldbook_wasm";
+
+export type Role = "admin" | "manager" | "rep";
+
+/** Who is signed in: decoded from the relay's token (`fb1.<base64url JSON>.<sig>`). */
+export interface Session {
+  token: string;
+  team: string;
+  member: string;
+  role: Role;
+  /** Expiry, Unix seconds. */
+  exp: number;
+}
+
+export interface SyncInfo {
+  state: "offline" | "connecting" | "syncing" | "online";
+  /** Lead documents with changes the relay has not acknowledged. */
+  unsynced: number;
+  inFlight: number;
+  /** Documents synced in this connection vs. documents to sync (progress of a first sync). */
+  progress?: { done: number; total: number };
+  /** Last connection problem (e.g. "token revoked"), for the indicator's tooltip. */
+  lastError?: string;
+  /** When the next reconnect attempt is due (ms since epoch), when offline. */
+  retryAt?: number;
+}
+
+export interface LeadView {
+  schema: number;
+  lead: Lead;
+  state: LeadState;
+  undecodable: number;
+}
+
+export type EngineEvent =
+  | { type: "leads"; ids: string[] } // these leads changed (local command or sync)
+  | { type: "team" } // team document changed (playbook, members)
+  | { type: "sync"; info: SyncInfo }; // sync indicator changed
+
+export interface Engine {
+  readonly session: Session;
+  subscribe(listener: (event: EngineEvent) => void): () => void;
+  syncInfo(): SyncInfo;
+  team(): Team | undefined;
+  facts(): LeadFacts[];
+  callQueue(now?: number): CallQueue | undefined;
+  inbox(now?: number): InboxItem[];
+  dayPlan(date: string, now?: number): DayPlan | undefined;
+  analytics(now?: number): unknown;
+  /** Loads the lead's document from IndexedDB when needed. */
+  lead(id: string): Promise<LeadView>;
+  /** Resolves after the new lead is durable in IndexedDB; rejects with FieldbookError. */
+  createLead(input: Omit<NewLead, "id">): Promise<string>;
+  /** Resolves after the change is durable in IndexedDB; rejects with FieldbookError. */
+  apply(id: string, command: LeadCommand): Promise<void>;
+  /** Reconnect now (skips the backoff wait). */
+  reconnect(): void;
+  /** Close the socket and stop timers (sign-out, tests). */
+  close(): void;
+}
