@@ -16,8 +16,8 @@ use fieldbook_core::ids::{LeadId, MemberId};
 use fieldbook_core::lead::{AttemptOutcome, Channel, ConversationKind, Lead, NextStepKind};
 use fieldbook_core::lead::{EventKind, ReviewDecision};
 use fieldbook_core::money::Money;
-use fieldbook_core::replica::LeadCommand;
 use fieldbook_core::replica::ReplicaError;
+use fieldbook_core::replica::{LeadCommand, TeamCommand};
 use fieldbook_core::review::InboxKind;
 use fieldbook_core::state::Flag;
 use fieldbook_core::state::derive;
@@ -497,4 +497,63 @@ fn reassignment_moves_the_lead_to_the_new_owner() {
         on_ioana.contains(&lead.to_string().as_str()),
         "the new owner's rules see it"
     );
+}
+
+#[test]
+fn a_manager_edits_the_playbook_and_the_rep_gets_it_but_may_not_edit_it() {
+    let (mut net, _, yossi, dana) = synced_pair();
+    let now = net.now;
+    let mut playbook = net.devices[dana].replica.team().unwrap().playbook.clone();
+    assert_ne!(playbook.cadence.max_attempts, 4);
+
+    // Refused commands write nothing: a rep, and an invalid playbook.
+    playbook.cadence.max_attempts = 4;
+    let set = |playbook| TeamCommand::SetPlaybook { playbook };
+    let error = net.devices[yossi]
+        .replica
+        .apply_team(set(playbook.clone()), now)
+        .unwrap_err();
+    assert!(
+        matches!(error, ReplicaError::Command(CommandError::NotAllowed(_))),
+        "{error}"
+    );
+    let mut broken = playbook.clone();
+    broken.cadence.max_attempts = 0;
+    let error = net.devices[dana]
+        .replica
+        .apply_team(set(broken), now)
+        .unwrap_err();
+    assert!(
+        matches!(&error, ReplicaError::Command(CommandError::Invalid { field, .. })
+            if field == "playbook.cadence.max_attempts"),
+        "{error}"
+    );
+
+    let effects = net.devices[dana]
+        .replica
+        .apply_team(set(playbook.clone()), now)
+        .unwrap();
+    assert!(effects.team_changed);
+    assert!(!effects.writes.is_empty(), "the edit is persisted");
+    net.device_effects(dana, effects);
+    net.settle();
+    for d in [yossi, dana] {
+        assert_eq!(
+            net.devices[d]
+                .replica
+                .team()
+                .unwrap()
+                .playbook
+                .cadence
+                .max_attempts,
+            4,
+            "device {d}"
+        );
+    }
+    // The same playbook again changes nothing.
+    let again = net.devices[dana]
+        .replica
+        .apply_team(set(playbook), now)
+        .unwrap();
+    assert!(again.writes.is_empty() && again.frames.is_empty());
 }

@@ -19,8 +19,10 @@
 //! then send `frames` (in order), then load `need_load` and call [`Replica::loaded`].
 
 pub mod store;
+mod team_edit;
 
 pub use store::{MemoryStore, Write};
+pub use team_edit::TeamCommand;
 
 use crate::commands::{
     self, Author, CommandError, ConversationInput, LeadEdit, NewLead, NextStepInput, RefusalInput,
@@ -89,6 +91,7 @@ pub struct Summary {
 /// A command on one lead, as the app sends it (JSON with a `type` tag).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum LeadCommand {
     /// A contact attempt.
     LogAttempt {
