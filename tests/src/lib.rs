@@ -26,6 +26,9 @@ use tokio_tungstenite::tungstenite::Message as WsMessage;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
+pub mod node;
+pub mod peer;
+
 /// How long any wait may take before the test fails.
 pub const WAIT: Duration = Duration::from_secs(15);
 
