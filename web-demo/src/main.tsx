@@ -1,7 +1,33 @@
 import { render } from "preact";
+import { openEngine } from "./engine/engine";
+import { readSession, SessionError, signOut } from "./engine/session";
+import { registerServiceWorker } from "./engine/sw-register";
+import { Root, type Boot } from "./ui/Root";
+import "./ui/styles.css";
 
-function App() {
-  return <main>Fieldbook</main>;
+registerServiceWorker();
+
+let session;
+let problem: string | undefined;
+try {
+  session = readSession();
+} catch (e) {
+  problem = e instanceof SessionError || e instanceof Error ? e.message : String(e);
+}
+// Managers start at their inbox, reps at today's queue.
+if (session && (location.hash === "" || location.hash === "#")) {
+  history.replaceState(history.state, "", `#/${session.role === "rep" ? "queue" : "inbox"}`);
 }
 
-render(<App />, document.getElementById("app")!);
+const boot: Boot = {
+  session,
+  problem,
+  open: (s) => openEngine(s),
+  signOut() {
+    signOut();
+    location.hash = "";
+    location.reload();
+  },
+};
+
+render(<Root boot={boot} />, document.getElementById("app")!);
