@@ -1,4 +1,5 @@
 // @vitest-environment node
+/// <reference types="node" />
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import {
   SESSION_KEY,
