@@ -93,12 +93,14 @@ export function QueueScreen() {
               <a href={href({ name: "lead", id: item.lead })}>
                 <span class="queue-pos">{fmt.number(item.position)}</span>
                 <span class="queue-main">
-                  <span class="queue-company">{f?.company || f?.contact || item.lead}</span>
+                  <span class="queue-top">
+                    <span class="queue-company">{f?.company || f?.contact || item.lead}</span>
+                    {f?.deal_size && <span class="queue-deal">{fmt.money(f.deal_size)}</span>}
+                  </span>
                   {f?.company && f.contact && <span class="queue-contact">{f.contact}</span>}
                   <span class="queue-reason" data-testid="queue-reason">{reasonText(t, fmt, item, now)}</span>
                   <span class="queue-due">{t.due(fmt.dateTime(item.due))}</span>
                 </span>
-                {f?.deal_size && <span class="queue-deal">{fmt.money(f.deal_size)}</span>}
                 <Chevron />
               </a>
             </li>

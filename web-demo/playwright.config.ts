@@ -1,0 +1,31 @@
+// Browser end-to-end tests: Debian's Chromium (never a downloaded browser) against the real
+// relay, started by tests/e2e/global-setup.ts on a temporary demo team and serving dist/.
+// Run `npm run build` first, then `npm run test:e2e`.
+
+import { defineConfig } from "@playwright/test";
+
+export default defineConfig({
+  testDir: "tests/e2e",
+  globalSetup: "./tests/e2e/global-setup.ts",
+  workers: 1,
+  fullyParallel: false,
+  retries: 0,
+  timeout: 90_000,
+  expect: { timeout: 15_000 },
+  reporter: [["list"]],
+  outputDir: "test-results",
+  use: {
+    browserName: "chromium",
+    launchOptions: {
+      executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
+      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+    },
+    // A phone: reps use the app on their phones.
+    viewport: { width: 390, height: 844 },
+    actionTimeout: 10_000,
+    navigationTimeout: 20_000,
+    serviceWorkers: "allow",
+    trace: "retain-on-failure",
+    screenshot: "only-on-failure",
+  },
+});

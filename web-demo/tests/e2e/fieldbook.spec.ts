@@ -1,0 +1,201 @@
+// What a rep and a manager do in the browser, against the real relay (see global-setup.ts).
+// The tests run in order (workers: 1) on one demo team; each picks its own leads.
+
+import { expect, queue, relayUrl, syncState, test, tomorrowAt10, type Device } from "./fixtures";
+
+/** Opens the queue item at `index` and returns the lead's id. */
+async function openQueueItem({ page }: Device, index = 0): Promise<string> {
+  const list = await queue(page);
+  const item = list.getByTestId("queue-item").nth(index);
+  const id = await item.getAttribute("data-lead");
+  expect(id).toBeTruthy();
+  await item.locator("a").click();
+  await expect(page.getByTestId("lead-card")).toHaveAttribute("data-lead", id!);
+  return id!;
+}
+
+function timeline({ page }: Device) {
+  return page.getByTestId("timeline");
+}
+
+async function logAttempt({ page }: Device, outcome: string) {
+  await page.locator('[data-action="attempt"]').click();
+  const sheet = page.getByTestId("sheet-attempt");
+  await expect(sheet).toBeVisible();
+  await sheet.locator(`[data-outcome="${outcome}"]`).click();
+  await expect(sheet).toBeHidden();
+}
+
+test.describe.configure({ mode: "serial" });
+
+test("without a session the app explains how to get a sign-in link", async ({ app }) => {
+  const { page } = await app.device({ lang: "en" });
+  await page.goto(relayUrl());
+  const login = page.getByTestId("login");
+  await expect(login).toBeVisible();
+  await expect(login).toContainText("How to get a link");
+  await expect(login).toContainText("fieldbook token issue");
+  await login.locator('input[name="token"]').fill("not-a-token");
+  await login.getByRole("button", { name: "Open" }).click();
+  await expect(login.getByRole("alert")).toContainText("not valid");
+});
+
+test("a rep logs an attempt and a conversation; the core refuses a conversation without a next step", async ({ app }) => {
+  const rep = await app.signIn("r-ioana", { lang: "en" });
+  const { page } = rep;
+  await syncState(page, "online");
+  await openQueueItem(rep, 0);
+
+  await logAttempt(rep, "no_answer");
+  const first = timeline(rep).getByTestId("timeline-event").first();
+  await expect(first).toHaveAttribute("data-type", "attempt");
+  await expect(first).toContainText("Call: No answer");
+
+  await page.locator('[data-action="conversation"]').click();
+  const form = page.getByTestId("conversation-form");
+  await form.locator('textarea[name="notes"]').fill("Talked about a 10 kW roof; wants a price for June");
+  // No ending chosen: the core refuses, naming the field; the app shows it next to the choice.
+  await form.getByTestId("save-conversation").click();
+  const refusal = form.getByTestId("error-next_step");
+  await expect(refusal).toBeVisible();
+  await expect(refusal).toContainText("next step");
+  await expect(form.locator('[data-field="ending"]')).toContainText(await refusal.innerText());
+  await expect(timeline(rep).locator('[data-type="conversation"]')).toHaveCount(0);
+
+  await form.locator('input[name="ending"][value="next_step"]').check();
+  await form.locator('input[name="due"]').fill(tomorrowAt10());
+  await form.getByTestId("save-conversation").click();
+  await expect(page.getByTestId("sheet-conversation")).toBeHidden();
+  await expect(timeline(rep).locator('[data-type="conversation"]')).toContainText("Call, ended with a next step");
+  await expect(timeline(rep).locator('[data-type="next_step"]')).toContainText("Next step: Call");
+  await expect(page.getByTestId("lead-status")).toHaveAttribute("data-role", "initial_contact");
+
+  // Durable: a reload shows the same history.
+  await page.reload();
+  await expect(timeline(rep).locator('[data-type="conversation"]')).toContainText("Talked about a 10 kW roof");
+  await expect(timeline(rep).locator('[data-type="attempt"]').first()).toContainText("Call: No answer");
+});
+
+test("offline work survives a reload and syncs on reconnect; the manager reviews the refusal and the rep sees it", async ({ app }) => {
+  const rep = await app.signIn("r-ioana", { lang: "en" });
+  const { page } = rep;
+  await syncState(page, "online");
+  await queue(page);
+  // The app shell and the wasm are cached before going offline.
+  await page.evaluate(async () => {
+    await navigator.serviceWorker.ready;
+  });
+
+  await rep.setOffline(true);
+  await syncState(page, "offline");
+  const id = await openQueueItem(rep, 0);
+  const company = await page.getByTestId("lead-company").innerText();
+
+  await logAttempt(rep, "reached");
+  await page.locator('[data-action="refusal"]').click();
+  const form = page.getByTestId("refusal-form");
+  await form.locator('select[name="reason"]').selectOption("price");
+  await form.locator('input[name="products"]').first().check();
+  await form.locator('input[name="budget"]').fill("12000");
+  await form.getByRole("button", { name: "Save" }).click();
+  await expect(page.getByTestId("sheet-refusal")).toBeHidden();
+  await expect(timeline(rep).locator('[data-type="refusal"]')).toContainText("Refusal: Price too high");
+  await expect(page.getByTestId("lead-flags")).toContainText("Awaiting review");
+  await expect.poll(async () => Number(await page.getByTestId("sync").getAttribute("data-unsynced"))).toBeGreaterThan(0);
+  await expect(page.getByTestId("unsynced")).toContainText("unsynced");
+
+  // Reload with no network: the service worker serves the app, IndexedDB the data.
+  await page.reload();
+  await expect(page.getByTestId("lead-card")).toHaveAttribute("data-lead", id);
+  await expect(timeline(rep).locator('[data-type="refusal"]')).toContainText("Refusal: Price too high");
+  await expect(timeline(rep).locator('[data-type="attempt"]').first()).toContainText("Call: Reached");
+  await syncState(page, "offline");
+  await expect.poll(async () => Number(await page.getByTestId("sync").getAttribute("data-unsynced"))).toBeGreaterThan(0);
+
+  // Back online: the changes reach the relay.
+  await rep.setOffline(false);
+  await syncState(page, "online", 60_000);
+  await expect(page.getByTestId("sync")).toHaveAttribute("data-unsynced", "0");
+
+  // The manager, on another device, sees the refusal in the inbox and returns the lead.
+  const manager = await app.signIn("m-dana", { lang: "en" });
+  const inbox = manager.page.getByTestId("inbox");
+  await expect(inbox).toBeVisible();
+  const review = inbox.locator(`[data-testid="inbox-item"][data-kind="refusal_review"][data-lead="${id}"]`);
+  await expect(review).toBeVisible({ timeout: 30_000 });
+  await expect(review).toContainText(company);
+  await expect(review).toContainText("Price too high");
+  await review.locator('select[name="offer_change"]').selectOption("discount");
+  await review.getByTestId("review-return").click();
+  await expect(review).toBeHidden();
+
+  // The rep's open lead card follows: back in the funnel, with the manager's decision.
+  await expect(timeline(rep).locator('[data-type="review_decision"]')).toContainText(
+    "Manager returned it to the funnel: Discount",
+    { timeout: 30_000 },
+  );
+  await expect(page.getByTestId("lead-status")).toHaveAttribute("data-role", "in_process");
+  await expect(page.locator('[data-flag="awaiting_review"]')).toHaveCount(0);
+});
+
+test("a manager validates a refusal; the rep sees the lead stay Not interested", async ({ app }) => {
+  const rep = await app.signIn("r-ioana", { lang: "en" });
+  await syncState(rep.page, "online");
+  const id = await openQueueItem(rep, 0);
+  await rep.page.locator('[data-action="refusal"]').click();
+  const form = rep.page.getByTestId("refusal-form");
+  // Without a budget the core refuses and names the field.
+  await form.locator('select[name="reason"]').selectOption("budget");
+  await form.locator('input[name="products"]').first().check();
+  await form.getByRole("button", { name: "Save" }).click();
+  await expect(form.getByTestId("error-budget")).toBeVisible();
+  await form.locator('input[name="budget"]').fill("3000");
+  await form.getByRole("button", { name: "Save" }).click();
+  await expect(rep.page.getByTestId("sheet-refusal")).toBeHidden();
+  await expect(rep.page.getByTestId("sync")).toHaveAttribute("data-unsynced", "0", { timeout: 30_000 });
+
+  const manager = await app.signIn("m-dana", { lang: "en" });
+  const review = manager.page.locator(`[data-testid="inbox-item"][data-kind="refusal_review"][data-lead="${id}"]`);
+  await expect(review).toBeVisible({ timeout: 30_000 });
+  await review.getByTestId("review-validate").click();
+  await expect(review).toBeHidden();
+
+  await expect(rep.page.getByTestId("timeline").locator('[data-type="review_decision"]')).toContainText(
+    "Manager validated the refusal",
+    { timeout: 30_000 },
+  );
+  await expect(rep.page.getByTestId("lead-status")).toHaveAttribute("data-role", "lost");
+});
+
+test("Hebrew renders right to left", async ({ app }, testInfo) => {
+  // Yossi's locale is he-IL: Hebrew by default, no picking needed.
+  const rep = await app.signIn("r-yossi");
+  const { page } = rep;
+  await expect(page.locator("html")).toHaveAttribute("dir", "rtl");
+  await expect(page.locator("html")).toHaveAttribute("lang", "he");
+  const list = await queue(page);
+  await expect(page.locator("h1")).toHaveText("השיחות של היום");
+  await expect(page.locator('[data-nav="queue"]')).toContainText("היום");
+  // Mirrored for real: the brand sits at the right edge, the sync indicator left of it, and the
+  // queue's position numbers start at the right of each row.
+  const brand = (await page.locator(".brand").boundingBox())!;
+  const sync = (await page.getByTestId("sync").boundingBox())!;
+  expect(brand.x).toBeGreaterThan(sync.x);
+  const row = (await list.getByTestId("queue-item").first().boundingBox())!;
+  const pos = (await list.locator(".queue-pos").first().boundingBox())!;
+  expect(pos.x + pos.width).toBeGreaterThan(row.x + row.width - 40);
+  expect(await page.locator(".chevron").first().evaluate((el) => getComputedStyle(el).transform)).not.toBe("none");
+  // Dates in the member's locale: Hebrew month names.
+  await expect(list.getByTestId("queue-item").first()).toContainText(/[א-ת]/);
+  const shot = testInfo.outputPath("hebrew-queue.png");
+  await page.screenshot({ path: shot });
+  await testInfo.attach("hebrew-queue", { path: shot, contentType: "image/png" });
+
+  // The language picker is kept on this device.
+  await page.locator('[data-nav="settings"]').click();
+  await page.getByTestId("language").selectOption("en");
+  await expect(page.locator("html")).toHaveAttribute("dir", "ltr");
+  await page.reload();
+  await expect(page.locator("html")).toHaveAttribute("dir", "ltr");
+  await expect(page.getByTestId("playbook")).toContainText("read-only");
+});
