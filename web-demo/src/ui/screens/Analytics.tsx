@@ -124,7 +124,12 @@ export function AnalyticsScreen() {
   const report = data.refusals?.[period];
   const funnelMax = Math.max(1, ...(data.funnel?.statuses.map((s) => s.n) ?? [1]));
   const speed = data.speedToLead;
-  const minutes = (m: number | null | undefined) => (m === null || m === undefined ? t.speedNone : t.minutes(Math.round(m)));
+  const minutes = (m: number | null | undefined) => {
+    if (m === null || m === undefined) return t.speedNone;
+    if (m < 120) return t.durMinutes(Math.round(m));
+    if (m < 48 * 60) return t.durHours(fmt.number(m / 60, 1));
+    return t.durDays(fmt.number(m / 1440, 1));
+  };
   const tiers = data.tiers;
   const TIERS: TierName[] = ["A", "B", "C"];
 
@@ -203,9 +208,10 @@ export function AnalyticsScreen() {
               <h3>{t.cubeTitle}</h3>
               {data.tierCube ? (
                 <table class="matrix" data-testid="tier-cube">
+                  <caption>{t.cubeFromTo(data.tierCube.from_month, data.tierCube.to_month)}</caption>
                   <thead>
                     <tr>
-                      <th>{data.tierCube.from_month} \ {data.tierCube.to_month}</th>
+                      <th />
                       {TIERS.map((k) => <th key={k}>{k}</th>)}
                     </tr>
                   </thead>

@@ -150,7 +150,11 @@ export function LeadCardScreen({ id }: { id: string }) {
 
   const { lead, state } = view;
   const currency = defaultCurrency(lead.deal_size?.currency, me.member?.locale, engine);
-  const events = [...lead.events].sort((a, b) => (a.at < b.at ? 1 : a.at > b.at ? -1 : 0));
+  // Newest first; a conversation above what it ended with (both carry the same time).
+  const tie = (type: string) => (type === "conversation" ? 0 : type === "created" ? 2 : 1);
+  const events = [...lead.events].sort((a, b) =>
+    a.at !== b.at ? (a.at < b.at ? 1 : -1) : tie(a.type) - tie(b.type) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0),
+  );
   const done = () => {
     setOpen(undefined);
     setToast(t.saved);

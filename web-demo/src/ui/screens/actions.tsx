@@ -441,14 +441,17 @@ export function ReviewForm({ lead, onDone, compact }: ActionProps & { compact?: 
     <div class={`review-form${compact ? " compact" : ""}`} data-testid="review-form">
       <FormError err={unplaced(err, ["decision", "note"])} />
       <div class="review-row">
-        <label class="inline">
-          <span class="field-label">{t.reviewOfferChange}</span>
-          <select name="offer_change" value={offer} onChange={(e) => setOffer((e.target as HTMLSelectElement).value)}>
-            {OFFER_CHANGES.map((o) => (
-              <option key={o} value={o}>{enumLabel(t, "offer", o)}</option>
-            ))}
-          </select>
-        </label>
+        <select
+          name="offer_change"
+          aria-label={t.reviewOfferChange}
+          title={t.reviewOfferChange}
+          value={offer}
+          onChange={(e) => setOffer((e.target as HTMLSelectElement).value)}
+        >
+          {OFFER_CHANGES.map((o) => (
+            <option key={o} value={o}>{enumLabel(t, "offer", o)}</option>
+          ))}
+        </select>
         <button
           type="button"
           class="btn btn-primary"
@@ -460,6 +463,13 @@ export function ReviewForm({ lead, onDone, compact }: ActionProps & { compact?: 
         </button>
       </div>
       <div class="review-row">
+        <input
+          name="review-note"
+          aria-label={t.note}
+          placeholder={`${t.note} (${t.optional})`}
+          value={note}
+          onInput={(e) => setNote((e.target as HTMLInputElement).value)}
+        />
         <button
           type="button"
           class="btn"
@@ -470,13 +480,6 @@ export function ReviewForm({ lead, onDone, compact }: ActionProps & { compact?: 
         >
           {t.reviewValidate}
         </button>
-        <input
-          class="grow"
-          name="review-note"
-          placeholder={`${t.note} (${t.optional})`}
-          value={note}
-          onInput={(e) => setNote((e.target as HTMLInputElement).value)}
-        />
       </div>
       <FieldError err={err} name="note" />
     </div>
