@@ -199,3 +199,59 @@ test("Hebrew renders right to left", async ({ app }, testInfo) => {
   await expect(page.locator("html")).toHaveAttribute("dir", "ltr");
   await expect(page.getByTestId("playbook")).toContainText("read-only");
 });
+
+test("a rep creates a lead (the core names a missing company) and plans a visit on the day plan", async ({ app }) => {
+  const rep = await app.signIn("r-ioana", { lang: "en" });
+  const { page } = rep;
+  await queue(page);
+  await page.getByTestId("new-lead").click();
+  const form = page.getByTestId("new-lead-form");
+  await form.getByTestId("create-lead").click();
+  await expect(form.getByTestId("error-company")).toContainText("company or a contact person");
+
+  await form.locator('input[name="company"]').fill("Sibiu Test Bakery");
+  await form.locator('input[name="contact"]').fill("Ana Stan");
+  await form.locator('input[name="phone"]').fill("+40-721-555-999");
+  await form.locator('input[name="products"]').first().check();
+  await form.locator('input[name="deal_size"]').fill("45000");
+  await form.getByTestId("create-lead").click();
+  const card = page.getByTestId("lead-card");
+  await expect(card).toBeVisible();
+  await expect(page.getByTestId("lead-company")).toHaveText("Sibiu Test Bakery");
+  await expect(page.getByTestId("lead-status")).toHaveAttribute("data-role", "new");
+  await expect(page.locator('[data-flag="respond_now"]')).toBeVisible();
+  await expect(page.getByTestId("lead-deal")).toContainText("45.000,00 RON");
+
+  // A visit tomorrow shows on tomorrow's day plan.
+  await page.locator('[data-action="next_step"]').click();
+  const step = page.getByTestId("next-step-form");
+  await step.locator('select[name="step-kind"]').selectOption("visit");
+  const due = tomorrowAt10();
+  await step.locator('input[name="due"]').fill(due);
+  await step.locator('input[name="duration"]').fill("45");
+  await step.getByRole("button", { name: "Save" }).click();
+  await expect(page.getByTestId("sheet-next_step")).toBeHidden();
+
+  await page.locator('[data-nav="plan"]').click();
+  const plan = page.getByTestId("day-plan");
+  await plan.locator('input[type="date"]').fill(due.slice(0, 10));
+  await expect(plan.locator(".visit", { hasText: "Sibiu Test Bakery" })).toContainText("45 min");
+
+  // And the new lead tops today's queue as a new lead.
+  await page.locator('[data-nav="queue"]').click();
+  await expect(page.locator('[data-testid="queue-item"][data-tier="new_lead"]', { hasText: "Sibiu Test Bakery" })).toBeVisible();
+});
+
+test("the manager's analytics render the core's refusal matrix, funnel, speed to lead and tiers", async ({ app }) => {
+  const manager = await app.signIn("m-dana", { lang: "en" });
+  const { page } = manager;
+  await syncState(page, "online");
+  await page.locator('[data-nav="analytics"]').click();
+  const analytics = page.getByTestId("analytics");
+  await expect(analytics.getByTestId("funnel").locator(".bar-row")).toHaveCount(7);
+  await expect(analytics.getByTestId("funnel")).toContainText(/\d+ leads/);
+  await analytics.getByRole("tab", { name: "All time" }).click();
+  await expect(analytics.getByTestId("refusal-matrix")).toBeVisible();
+  await expect(analytics.getByTestId("speed")).toContainText("Median to first attempt");
+  await expect(analytics.getByTestId("tiers")).toContainText("Customer tiers");
+});

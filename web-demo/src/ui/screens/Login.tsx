@@ -43,7 +43,7 @@ export function LoginScreen(props: { problem?: string }) {
           <pre dir="ltr"><code>{origin}/#token=fb1.…</code></pre>
         </li>
       </ul>
-      <form class="form" onSubmit={open}>
+      <form class="form" noValidate onSubmit={open}>
         <label class="field">
           <span class="field-label">{t.loginPaste}</span>
           <input name="token" dir="ltr" value={value} onInput={(e) => { setValue((e.target as HTMLInputElement).value); setBad(undefined); }} />

@@ -61,7 +61,7 @@ export function NewLeadScreen() {
     <section class="screen">
       <BackLink href={href({ name: "queue" })} />
       <h1>{t.newLeadTitle}</h1>
-      <form class="form" data-testid="new-lead-form" onSubmit={submit}>
+      <form class="form" noValidate data-testid="new-lead-form" onSubmit={submit}>
         <FormError err={unplaced(err, FIELDS)} />
         {text("company", t.company)}
         {text("contact", t.contact)}

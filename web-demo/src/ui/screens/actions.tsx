@@ -63,7 +63,7 @@ export function AttemptForm({ lead, onDone }: ActionProps) {
   const { err, busy, send } = useCommand(lead, onDone);
   const [channel, setChannel] = useState<string>("call");
   return (
-    <form class="form" data-testid="attempt-form" onSubmit={(e) => e.preventDefault()}>
+    <form class="form" noValidate data-testid="attempt-form" onSubmit={(e) => e.preventDefault()}>
       <FormError err={unplaced(err, ["channel", "outcome"])} />
       <Field label={t.channel} name="channel" err={err}>
         <select name="channel" value={channel} onChange={(e) => setChannel((e.target as HTMLSelectElement).value)}>
@@ -157,6 +157,7 @@ export function RefusalForm({ lead, currency, onDone }: ActionProps) {
   const [v, setV] = useState(() => emptyRefusal(currency));
   return (
     <form
+      noValidate
       class="form"
       data-testid="refusal-form"
       onSubmit={(e) => {
@@ -230,6 +231,7 @@ export function NextStepForm({ lead, onDone }: ActionProps) {
   const [v, setV] = useState(emptyStep);
   return (
     <form
+      noValidate
       class="form"
       data-testid="next-step-form"
       onSubmit={(e) => {
@@ -293,7 +295,7 @@ export function ConversationForm({ lead, currency, onDone }: ActionProps) {
   }
 
   return (
-    <form class="form" data-testid="conversation-form" onSubmit={submit}>
+    <form class="form" noValidate data-testid="conversation-form" onSubmit={submit}>
       <FormError err={unplaced(err, ["kind", "notes", "needs", "next_step", "decision_date", "final_yes", "final_no", "needs_time"])} />
       <Field label={t.kind} name="kind" err={err}>
         <select name="kind" value={kind} onChange={(e) => setKind((e.target as HTMLSelectElement).value)}>
@@ -361,6 +363,7 @@ export function WonForm({ lead, currency, onDone }: ActionProps) {
   const [products, setProducts] = useState<string[]>([]);
   return (
     <form
+      noValidate
       class="form"
       data-testid="won-form"
       onSubmit={(e) => {
@@ -387,6 +390,7 @@ export function MaterialsForm({ lead, onDone, sent }: ActionProps & { sent?: boo
   const [materials, setMaterials] = useState<string[]>([]);
   return (
     <form
+      noValidate
       class="form"
       data-testid={sent ? "send-materials-form" : "materials-form"}
       onSubmit={(e) => {
@@ -423,7 +427,7 @@ export function ConfirmCloseForm({ lead, onDone }: ActionProps) {
   const { t } = useI18n();
   const { err, busy, send } = useCommand(lead, onDone);
   return (
-    <form class="form" onSubmit={(e) => { e.preventDefault(); void send(cmd({ type: "confirm_close_unreachable" })); }}>
+    <form class="form" noValidate onSubmit={(e) => { e.preventDefault(); void send(cmd({ type: "confirm_close_unreachable" })); }}>
       <FormError err={err} />
       <p>{t.confirmCloseText}</p>
       <button class="btn btn-primary" type="submit" disabled={busy}>{t.actConfirmClose}</button>
