@@ -11,6 +11,7 @@ use std::fmt;
 
 /// A wall-clock time of day with minute precision, written `"HH:MM"`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(type = "string"))]
 pub struct ClockTime {
     minutes: u16,
 }
@@ -78,6 +79,11 @@ impl<'de> Deserialize<'de> for ClockTime {
 
 /// A set of weekdays, serialised as a list such as `["Mon", "Tue"]`.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[cfg_attr(
+    feature = "ts",
+    derive(ts_rs::TS),
+    ts(type = r#"Array<"Mon" | "Tue" | "Wed" | "Thu" | "Fri" | "Sat" | "Sun">"#)
+)]
 pub struct WeekdaySet(u8);
 
 impl WeekdaySet {
@@ -149,6 +155,7 @@ impl<'de> Deserialize<'de> for WeekdaySet {
 
 /// Working days and hours. The team default lives in the playbook; a member may override it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct WorkingWeek {
     /// The working days.
     pub days: WeekdaySet,

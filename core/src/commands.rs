@@ -138,6 +138,7 @@ impl Author<'_> {
 
 /// A next step as entered by the rep.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct NextStepInput {
     /// What kind.
     pub kind: NextStepKind,
@@ -145,63 +146,82 @@ pub struct NextStepInput {
     pub due: DateTime<Utc>,
     /// Agreed with the customer.
     #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub agreed: bool,
     /// Planned duration (visits).
     #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub duration_minutes: Option<u32>,
     /// Free text.
     #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub note: String,
 }
 
 /// A refusal as entered (R7).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct RefusalInput {
     /// Key of a playbook refusal reason.
     pub reason: String,
     /// Products refused.
     #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub products: Vec<ProductId>,
     /// The customer's budget.
     #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub budget: Option<Money>,
     /// Competitor chosen.
     #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub competitor: Option<String>,
     /// Free text.
     #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub note: String,
 }
 
 /// A final yes as entered.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct WonInput {
     /// Deal amount.
     pub amount: Money,
     /// Products sold.
     #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub products: Vec<ProductId>,
 }
 
 /// A conversation as entered (R3, R4): notes, and exactly one way it ended.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(default)]
 pub struct ConversationInput {
     /// What kind.
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub kind: ConversationKind,
     /// What was said (required).
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub notes: String,
     /// The customer's needs.
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub needs: String,
     /// Ended with a next step.
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub next_step: Option<NextStepInput>,
     /// Ended with the customer naming a decision date: the follow-up is due exactly then.
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub decision_date: Option<DateTime<Utc>>,
     /// Ended with the customer needing time: follow-up in the playbook's days, agreed.
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub needs_time: bool,
     /// Ended with a final yes.
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub final_yes: Option<WonInput>,
     /// Ended with a final no.
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub final_no: Option<RefusalInput>,
 }
 

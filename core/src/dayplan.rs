@@ -15,6 +15,7 @@ use serde::Serialize;
 
 /// One visit of the day.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Visit {
     /// The lead visited.
     pub lead: LeadId,
@@ -38,6 +39,7 @@ pub struct Visit {
 
 /// A problem with the day plan.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum DayPlanWarning {
     /// A visit starts before an earlier one ends.
@@ -71,6 +73,7 @@ pub enum DayPlanWarning {
 
 /// A lead with a quote out and the customer's decision pending.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct AwaitingAnswer {
     /// The lead.
     pub lead: LeadId,
@@ -91,6 +94,7 @@ pub struct AwaitingAnswer {
 
 /// A rep's day: visits by start time, warnings, and the awaiting-answer list.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct DayPlan {
     /// The rep.
     pub rep: MemberId,

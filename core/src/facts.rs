@@ -21,6 +21,7 @@ use serde::{Deserialize, Serialize};
 /// The open next step of a lead: the last one recorded and not yet consumed by a conversation,
 /// a yes or a no.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct OpenNextStep {
     /// The `next_step` event.
     pub event: EventId,
@@ -36,6 +37,7 @@ pub struct OpenNextStep {
 
 /// A refusal waiting for the manager's review (R7).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct PendingReview {
     /// The `refusal` event.
     pub refusal: EventId,
@@ -49,6 +51,7 @@ pub struct PendingReview {
 
 /// A quote out with the customer's decision pending (R11 awaiting-answer list).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct QuoteOut {
     /// When the quote was sent.
     pub at: DateTime<Utc>,
@@ -58,6 +61,7 @@ pub struct QuoteOut {
 
 /// A refusal as R8 counts it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct RefusalFact {
     /// The `refusal` event.
     pub event: EventId,
@@ -75,6 +79,7 @@ pub struct RefusalFact {
 
 /// An order as R10 counts it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct OrderFact {
     /// When.
     pub at: DateTime<Utc>,
@@ -89,6 +94,7 @@ pub struct OrderFact {
 /// A stretch of time during which the lead was a customer (status role Won or Dormant in the
 /// fold), for R10's snapshots of past months.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct CustomerSpan {
     /// When the lead became a customer.
     pub from: DateTime<Utc>,
@@ -98,6 +104,7 @@ pub struct CustomerSpan {
 
 /// Everything the rules read about a lead, folded from its events. Time-independent.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct LeadFacts {
     /// The lead.
     pub id: LeadId,

@@ -34,6 +34,8 @@ pub mod state;
 pub mod sync;
 pub mod team;
 pub mod tiers;
+#[cfg(feature = "ts")]
+pub mod ts;
 
 #[cfg(test)]
 pub(crate) mod testing;

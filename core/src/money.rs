@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 /// An amount of money: `minor` units (1/100 of the currency unit) of `currency`.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Money {
     /// Amount in minor units (e.g. 1500000 = 15,000.00).
     pub minor: i64,

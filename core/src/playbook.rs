@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 /// The built-in role of a pipeline status: the rules act on roles, so a team may rename and
 /// add statuses freely as long as each maps to one of these.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum StatusRole {
     /// Created, no attempt yet.
@@ -45,6 +46,7 @@ impl StatusRole {
 
 /// One pipeline status as the team names it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct StatusDef {
     /// Stable key stored in events (`status_override`) and reports.
     pub key: String,
@@ -56,6 +58,7 @@ pub struct StatusDef {
 
 /// A reason a customer may give for refusing.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct RefusalReason {
     /// Stable key stored in `refusal` events.
     pub key: String,
@@ -75,6 +78,7 @@ fn yes() -> bool {
 
 /// Speed-to-lead thresholds (R1).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(default)]
 pub struct SpeedToLead {
     /// First attempt due within this many minutes of creation.
@@ -98,6 +102,7 @@ impl Default for SpeedToLead {
 /// A suggested personal email for one attempt of the no-answer cadence (R2).
 /// `{contact}`, `{company}` and `{rep}` are replaced when it is suggested.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct EmailTemplate {
     /// The unsuccessful attempt (1-based) after which this email is suggested.
     pub attempt: u32,
@@ -109,6 +114,7 @@ pub struct EmailTemplate {
 
 /// The no-answer cadence (R2).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(default)]
 pub struct Cadence {
     /// Attempts before the lead is proposed for closing.
@@ -185,6 +191,7 @@ impl Default for Cadence {
 
 /// Follow-up delays of R3, R4, R7 and R12.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(default)]
 pub struct FollowUps {
     /// R3: days from reaching Initial contact to the follow-up call when no next step exists.
@@ -210,6 +217,7 @@ impl Default for FollowUps {
 
 /// At-risk thresholds (R5).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(default)]
 pub struct AtRisk {
     /// In process with no conversation or attempt for this many days is `going_cold`.
@@ -229,6 +237,7 @@ impl Default for AtRisk {
 
 /// Weights of the customer score (R10); each metric is normalised to 0..1 first.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(default)]
 pub struct TierWeights {
     /// Revenue over the window (orders).
@@ -263,6 +272,7 @@ impl Default for TierWeights {
 
 /// Visit frequency per tier, in days (R10).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(default)]
 pub struct VisitEvery {
     /// Tier A.
@@ -285,6 +295,7 @@ impl Default for VisitEvery {
 
 /// Customer tiers (R10).
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(default)]
 pub struct TierPolicy {
     /// Score weights.
@@ -316,6 +327,7 @@ impl Default for TierPolicy {
 
 /// The day plan (R11).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(default)]
 pub struct DayPlanPolicy {
     /// Duration of a visit when the next step does not say.
@@ -338,6 +350,7 @@ impl Default for DayPlanPolicy {
 
 /// Everything the rules need from a team, with the defaults of SPEC.md.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(default)]
 pub struct Playbook {
     /// Pipeline statuses; the first status of each role is the one the rules move leads to.

@@ -18,6 +18,7 @@ use serde::Serialize;
 
 /// The four tiers of the queue, highest first.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum QueueTier {
     /// 1: new leads with no attempt yet, oldest first.
@@ -33,6 +34,7 @@ pub enum QueueTier {
 /// Why a lead is in the queue: structured, so that the app can show it in the member's
 /// language; [`CallQueue::reason_text`] renders it in English.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum QueueReason {
     /// A new lead with no attempt yet (R1).
@@ -72,6 +74,7 @@ pub enum QueueReason {
 
 /// One lead in the queue.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct QueueItem {
     /// 1-based position.
     pub position: usize,
@@ -89,6 +92,7 @@ pub struct QueueItem {
 
 /// A rep's call queue for their local day.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct CallQueue {
     /// The rep.
     pub rep: MemberId,

@@ -15,6 +15,7 @@ use serde::Serialize;
 
 /// What a manager's inbox item is about.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum InboxKind {
     /// R14: contradicting decisions to settle (keep one, or let both stand).
@@ -41,6 +42,7 @@ pub enum InboxKind {
 
 /// One item of a manager's inbox.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct InboxItem {
     /// The lead.
     pub lead: LeadId,

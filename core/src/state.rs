@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 
 /// A flag on a lead, each from one rule.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum Flag {
     /// R1: New and inside the first-attempt window.
@@ -46,6 +47,7 @@ pub enum Flag {
 
 /// What a task asks someone to do.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum TaskKind {
     /// R1: first attempt on a new lead.
@@ -85,6 +87,7 @@ pub enum TaskKind {
 
 /// A suggested personal email (R2), placeholders filled in.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct SuggestedEmail {
     /// Subject.
     pub subject: String,
@@ -94,6 +97,7 @@ pub struct SuggestedEmail {
 
 /// An open task on a lead.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Task {
     /// What to do.
     #[serde(flatten)]
@@ -106,11 +110,13 @@ pub struct Task {
     pub assignee: MemberId,
     /// A suggested email to send with it.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
     pub email: Option<SuggestedEmail>,
 }
 
 /// Derived state of one lead at one moment (computed, never stored as the truth).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct LeadState {
     /// The lead.
     pub lead: LeadId,
@@ -180,6 +186,7 @@ pub fn effective_role(cx: &RuleContext<'_>, facts: &LeadFacts) -> StatusRole {
 
 /// Where the lead's follow-up comes from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum FollowUpSource {
     /// R4: an explicit next step.

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 /// What a member may do (SPEC §5).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     /// Works their own leads.
@@ -20,6 +21,7 @@ pub enum Role {
 
 /// A member of the team.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Member {
     /// Stable id.
     pub id: MemberId,
@@ -31,6 +33,7 @@ pub struct Member {
     #[serde(default)]
     pub manager: Option<MemberId>,
     /// IANA time zone, e.g. `Asia/Jerusalem`.
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
     pub time_zone: Tz,
     /// Overrides the playbook's working week.
     #[serde(default)]
@@ -46,6 +49,7 @@ fn default_locale() -> String {
 
 /// A product the team sells.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Product {
     /// Stable id.
     pub id: ProductId,
@@ -55,6 +59,7 @@ pub struct Product {
 
 /// A team with its members, products and playbook.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Team {
     /// Stable id.
     pub id: TeamId,

@@ -40,6 +40,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 /// A customer tier. Internal: never printed on anything customer-facing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum Tier {
     /// Top customers by score.
     A,
@@ -70,6 +71,7 @@ pub fn visit_due(playbook: &Playbook, facts: &LeadFacts, tier: Tier) -> Option<D
 
 /// A customer's raw metrics over the window.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct CustomerMetrics {
     /// Revenue per currency (orders in the window).
     pub revenue: Totals,
@@ -93,6 +95,7 @@ pub struct CustomerMetrics {
 
 /// Each metric normalised to 0..1, 1 the best.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct NormalisedMetrics {
     /// Revenue.
     pub revenue: f64,
@@ -112,6 +115,7 @@ pub struct NormalisedMetrics {
 
 /// One customer's line: why it has its tier.
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct CustomerRow {
     /// The customer (lead).
     pub lead: LeadId,
@@ -135,6 +139,7 @@ pub struct CustomerRow {
 
 /// Number of customers per tier.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct TierCounts {
     /// Tier A.
     pub a: u32,
@@ -156,6 +161,7 @@ impl TierCounts {
 
 /// One customer in the Pareto view.
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ParetoRow {
     /// The customer.
     pub lead: LeadId,
@@ -175,6 +181,7 @@ pub struct ParetoRow {
 /// `pareto_percent` of revenue: every customer up to and including the one whose revenue
 /// makes the cumulative share reach or cross it.
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ParetoView {
     /// The share looked at, percent.
     pub pareto_percent: u32,
@@ -188,6 +195,7 @@ pub struct ParetoView {
 
 /// Customer tiers at one moment, with the reasons.
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct TierReport {
     /// The moment (exclusive end of the window).
     pub as_of: DateTime<Utc>,
@@ -429,6 +437,7 @@ fn pareto_view(pareto_percent: u32, rows: &[CustomerRow]) -> ParetoView {
 
 /// The tiers frozen at the end of a month.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct TierSnapshot {
     /// `YYYY-MM`.
     pub month: String,
@@ -450,6 +459,7 @@ pub fn snapshot(team: &Team, leads: &[LeadFacts], year: i32, month: u32) -> Opti
 
 /// How many customers moved from one tier to another.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct TierMove {
     /// Tier in the earlier snapshot.
     pub from: Tier,
@@ -462,6 +472,7 @@ pub struct TierMove {
 /// The movement between two snapshots: all nine tier pairs (A→A, A→B, … C→C, zeros
 /// included), customers new in the later snapshot and customers gone from it, per tier.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct TierCube {
     /// Earlier month.
     pub from_month: String,
@@ -524,6 +535,7 @@ pub fn tier_cube(previous: &TierSnapshot, current: &TierSnapshot) -> TierCube {
 
 /// A customer due for a visit (R10 → R6 tier 4).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct VisitDue {
     /// The customer.
     pub lead: LeadId,

@@ -13,6 +13,7 @@ use std::collections::BTreeMap;
 
 /// The number of leads in one status.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct StatusCount {
     /// Status key.
     pub status: String,
@@ -27,6 +28,7 @@ pub struct StatusCount {
 /// Leads per status: every playbook status in playbook order (zeros included), then any
 /// status a lead shows that the playbook no longer defines, by key.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Funnel {
     /// Per status.
     pub statuses: Vec<StatusCount>,
@@ -73,6 +75,7 @@ pub fn funnel(playbook: &Playbook, states: &[LeadState]) -> Funnel {
 
 /// Speed-to-lead figures over a set of leads (R1).
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct SpeedFigures {
     /// Leads counted.
     pub n_leads: u32,
@@ -88,6 +91,7 @@ pub struct SpeedFigures {
 
 /// Speed to lead of one rep (the lead's current owner).
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct RepSpeed {
     /// The owner.
     pub rep: MemberId,
@@ -100,6 +104,7 @@ pub struct RepSpeed {
 
 /// Speed to lead for the team and per owner.
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct SpeedToLead {
     /// All leads given.
     #[serde(flatten)]

@@ -27,6 +27,7 @@ use std::collections::BTreeMap;
 
 /// A reporting period.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum Period {
     /// The viewer's local day containing `now`.
@@ -93,6 +94,7 @@ pub fn week_start(calendar: &Calendar) -> Weekday {
 
 /// A half-open span of time `[start, end)`; no start means since the beginning.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Span {
     /// First instant inside, if bounded.
     pub start: Option<DateTime<Utc>>,
@@ -109,6 +111,7 @@ impl Span {
 
 /// A count in the period, in the previous period and the change between them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Count {
     /// In the period.
     pub n: u32,
@@ -130,6 +133,7 @@ impl Count {
 
 /// One line of a breakdown: a product, reason or rep with its count.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct CountRow {
     /// Product id, reason key or member id.
     pub key: String,
@@ -142,6 +146,7 @@ pub struct CountRow {
 
 /// The total budget of refusing clients in one currency.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct BudgetRow {
     /// ISO 4217 code.
     pub currency: String,
@@ -155,6 +160,7 @@ pub struct BudgetRow {
 
 /// A key with its display name.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Label {
     /// Member id or product id.
     pub key: String,
@@ -164,6 +170,7 @@ pub struct Label {
 
 /// One non-empty cell of the rep × product matrix.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct MatrixCell {
     /// Member id of the rep who recorded the refusals.
     pub rep: String,
@@ -177,6 +184,7 @@ pub struct MatrixCell {
 /// The rep × product refusal matrix: the axes (every rep and product with a refusal in the
 /// period or the previous one, in team order) and the cells that are not zero in both.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct RefusalMatrix {
     /// Rows.
     pub reps: Vec<Label>,
@@ -193,6 +201,7 @@ pub struct RefusalMatrix {
 /// neither of the last two. The budget of a client counts once per period: the budget of its
 /// latest refusal in the period.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct RefusalReport {
     /// Which period.
     pub period: Period,
@@ -216,6 +225,7 @@ pub struct RefusalReport {
 
 /// The four reports of R8.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct RefusalReports {
     /// Today.
     pub day: RefusalReport,

@@ -20,9 +20,11 @@
 
 pub mod store;
 mod team_edit;
+mod views;
 
 pub use store::{MemoryStore, Write};
 pub use team_edit::TeamCommand;
+pub use views::{Analytics, LeadView};
 
 use crate::commands::{
     self, Author, CommandError, ConversationInput, LeadEdit, NewLead, NextStepInput, RefusalInput,
@@ -114,6 +116,7 @@ pub enum LeadCommand {
         decision: ReviewDecision,
         /// Free text.
         #[serde(default)]
+        #[cfg_attr(feature = "ts", ts(optional = nullable))]
         note: String,
     },
     /// A final yes.
@@ -124,9 +127,11 @@ pub enum LeadCommand {
         amount: Money,
         /// Gross profit, where known.
         #[serde(default)]
+        #[cfg_attr(feature = "ts", ts(optional = nullable))]
         gross_profit: Option<Money>,
         /// Products ordered.
         #[serde(default)]
+        #[cfg_attr(feature = "ts", ts(optional = nullable))]
         products: Vec<ProductId>,
     },
     /// The customer asked for materials (R12).
@@ -157,9 +162,11 @@ pub enum LeadCommand {
         conflict: String,
         /// The event that stands, if one does.
         #[serde(default)]
+        #[cfg_attr(feature = "ts", ts(optional = nullable))]
         keep: Option<EventId>,
         /// Free text.
         #[serde(default)]
+        #[cfg_attr(feature = "ts", ts(optional = nullable))]
         note: String,
     },
     /// Edit the lead's fields.
@@ -317,8 +324,9 @@ pub struct Replica {
     index_checked: bool,
 }
 
-/// A short fingerprint of a playbook: summaries folded with another playbook are stale.
-fn playbook_print(playbook: &Playbook) -> String {
+/// A short fingerprint of a playbook ([`Summary::playbook`]): summaries folded with another
+/// playbook are stale.
+pub fn playbook_print(playbook: &Playbook) -> String {
     let json = serde_json::to_vec(playbook).unwrap_or_default();
     let digest = Sha256::digest(&json);
     digest[..8].iter().map(|b| format!("{b:02x}")).collect()

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 /// A command on the team document, as the app sends it (JSON with a `type` tag).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum TeamCommand {
     /// Replace the playbook (statuses, cadence, reasons, weights, ...).
     SetPlaybook {

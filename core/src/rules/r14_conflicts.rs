@@ -40,6 +40,7 @@ use serde::{Deserialize, Serialize};
 /// The latest decision of each topic (not overruled), or the `created` event when there is
 /// none: what a command records as its events' `after`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct TopicHeads {
     /// Head of [`Topic::Outcome`].
     pub outcome: Option<EventId>,
@@ -70,6 +71,7 @@ impl TopicHeads {
 
 /// What a conflicting event decided, enough to show it without the lead's history.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Decision {
     /// A final yes.
@@ -136,6 +138,7 @@ impl Decision {
 
 /// One side of a conflict.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ConflictingEvent {
     /// The event.
     pub event: EventId,
@@ -150,6 +153,7 @@ pub struct ConflictingEvent {
 
 /// An open semantic conflict: two concurrent decisions that contradict each other.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Conflict {
     /// Stable key, `<topic>:<id>+<id>` with the event ids sorted: what `conflict_resolved`
     /// names.

@@ -1,0 +1,67 @@
+//! TypeScript declarations of the data the browser binding (`fieldbook-wasm`) passes, generated
+//! from the serde types by ts-rs so that they cannot drift from the JSON the core writes.
+//! Only with the `ts` feature; `wasm/tests/ts_types.rs` checks the committed
+//! `wasm/src/types.d.ts` against [`declarations`] (`UPDATE_EXPECT=1` rewrites it).
+
+use std::any::TypeId;
+use std::collections::BTreeMap;
+use ts_rs::{Config, TS, TypeVisitor};
+
+/// Every exported type reachable from the binding's inputs and outputs, as `export type`
+/// declarations sorted by name, each with its Rust doc comment.
+pub fn declarations() -> String {
+    // serde-wasm-bindgen hands 64-bit integers to JS as numbers (they are all far below 2^53).
+    let cfg = Config::new().with_large_int("number");
+    let mut collect = Collect {
+        cfg: &cfg,
+        seen: Vec::new(),
+        decls: BTreeMap::new(),
+    };
+    collect.visit::<crate::commands::NewLead>();
+    collect.visit::<crate::commands::LeadEdit>();
+    collect.visit::<crate::replica::LeadCommand>();
+    collect.visit::<crate::replica::TeamCommand>();
+    collect.visit::<crate::replica::LeadView>();
+    collect.visit::<crate::lead::Lead>();
+    collect.visit::<crate::facts::LeadFacts>();
+    collect.visit::<crate::state::LeadState>();
+    collect.visit::<crate::team::Team>();
+    collect.visit::<crate::queue::CallQueue>();
+    collect.visit::<crate::review::InboxItem>();
+    collect.visit::<crate::dayplan::DayPlan>();
+    collect.visit::<crate::analytics::refusals::RefusalReports>();
+    collect.visit::<crate::analytics::funnel::Funnel>();
+    collect.visit::<crate::analytics::funnel::SpeedToLead>();
+    collect.visit::<crate::tiers::TierReport>();
+    collect.visit::<crate::tiers::TierCube>();
+    let mut out = String::from(
+        "// Generated from fieldbook-core's serde types by ts-rs (core/src/ts.rs). Do not edit:\n\
+         // `UPDATE_EXPECT=1 cargo test -p fieldbook-wasm --test ts_types` rewrites it.\n",
+    );
+    for decl in collect.decls.values() {
+        out.push('\n');
+        out.push_str("export ");
+        out.push_str(decl);
+        out.push('\n');
+    }
+    out
+}
+
+struct Collect<'a> {
+    cfg: &'a Config,
+    seen: Vec<TypeId>,
+    decls: BTreeMap<String, String>,
+}
+
+impl TypeVisitor for Collect<'_> {
+    fn visit<T: TS + 'static + ?Sized>(&mut self) {
+        let id = TypeId::of::<T>();
+        // Only named (derived) types are declared; primitives and containers are inlined.
+        if self.seen.contains(&id) || T::output_path().is_none() {
+            return;
+        }
+        self.seen.push(id);
+        self.decls.insert(T::ident(self.cfg), T::decl(self.cfg));
+        T::visit_dependencies(self);
+    }
+}
