@@ -41,9 +41,38 @@ pub fn declarations() -> String {
     for decl in collect.decls.values() {
         out.push('\n');
         out.push_str("export ");
-        out.push_str(decl);
+        out.push_str(&tidy(decl));
         out.push('\n');
     }
+    out
+}
+
+/// ts-rs writes a type's closing `}` at the end of its last field's line (`a: T, };`); the
+/// `.d.ts` indenters (wasm-bindgen's among them) then indent everything after it. Each `}`
+/// that closes a brace of an earlier line is moved to the start of its own line, and
+/// trailing spaces are dropped.
+fn tidy(decl: &str) -> String {
+    let mut out = String::with_capacity(decl.len() + 64);
+    for line in decl.lines() {
+        let mut opened_here = 0usize;
+        let mut current = String::new();
+        for c in line.chars() {
+            match c {
+                '{' => opened_here += 1,
+                '}' if opened_here > 0 => opened_here -= 1,
+                '}' if !current.trim().is_empty() => {
+                    out.push_str(current.trim_end());
+                    out.push('\n');
+                    current.clear();
+                }
+                _ => {}
+            }
+            current.push(c);
+        }
+        out.push_str(current.trim_end());
+        out.push('\n');
+    }
+    out.truncate(out.trim_end().len());
     out
 }
 

@@ -72,13 +72,21 @@ pub fn run() -> Result<()> {
     Ok(())
 }
 
-/// The core's tests on wasm32 under node (runner configured in .cargo/config.toml). The
-/// runner's output is echoed and its test counts summed: a run of 0 tests means the tests
-/// were not registered with wasm-bindgen-test, which must fail rather than pass silently.
+/// The core's and the browser binding's tests on wasm32 under node (runner configured in
+/// .cargo/config.toml). The runner's output is echoed and its test counts summed: a run of 0
+/// tests means the tests were not registered with wasm-bindgen-test, which must fail rather
+/// than pass silently.
 fn wasm_tests(root: &Path) -> Result<()> {
     let mut cmd = cargo();
-    cmd.current_dir(root)
-        .args(["test", "-p", "fieldbook-core", "--target", WASM_TARGET]);
+    cmd.current_dir(root).args([
+        "test",
+        "-p",
+        "fieldbook-core",
+        "-p",
+        "fieldbook-wasm",
+        "--target",
+        WASM_TARGET,
+    ]);
     announce_cmd(&cmd);
     let mut child = cmd
         .stdout(Stdio::piped())
