@@ -76,3 +76,11 @@ fn bench(leads: u32, now: f64, member: &str) -> Result<JsValue, Error> {
         summaries,
     })
 }
+
+/// The call queue computed in the core (tiers included) without converting it to JS: the
+/// number of items. Separates the core's time from serde-wasm-bindgen's in the benchmark.
+#[wasm_bindgen(js_name = benchQueueCore)]
+pub fn bench_queue_core(replica: &crate::Replica, now: f64) -> Result<usize, JsValue> {
+    let now = crate::time(now, "now").map_err(Error::into_js)?;
+    Ok(replica.inner.queue(now).map_or(0, |q| q.items.len()))
+}

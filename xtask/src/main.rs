@@ -3,6 +3,7 @@
 
 mod test;
 mod tools;
+mod wasm;
 
 use std::process::ExitCode;
 
@@ -17,6 +18,10 @@ Tasks:
   serve   builds and runs the relay (`fieldbook serve`) on ./data, creating the demo team
           there first when ./data has no relay database; extra arguments go to
           `fieldbook serve` (e.g. cargo xtask serve --listen 0.0.0.0:8080)
+  wasm    builds the browser core: fieldbook-wasm for wasm32 (profile wasm-release), then
+          wasm-bindgen --target web into web-demo/src/wasm/; prints the module's size raw and
+          gzipped. --bench: the benchmark build (feature bench) into target/wasm-bench/, then
+          node wasm/bench/queue.mjs (open, call queue and inbox over 10,000 leads)
   help    print this help (also -h, --help)
 ";
 
@@ -34,6 +39,13 @@ fn main() -> ExitCode {
             Ok(code) => code,
             Err(err) => {
                 eprintln!("xtask serve FAILED: {err}");
+                ExitCode::FAILURE
+            }
+        },
+        Some("wasm") => match wasm::run(&args[1..]) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(err) => {
+                eprintln!("\nxtask wasm FAILED: {err:#}");
                 ExitCode::FAILURE
             }
         },

@@ -19,7 +19,7 @@ pub fn ensure_all(root: &Path) -> Result<()> {
     ensure_node()
 }
 
-fn ensure_rustup_parts() -> Result<()> {
+pub fn ensure_rustup_parts() -> Result<()> {
     let components = output_of(Command::new("rustup").args(["component", "list", "--installed"]))
         .context(
         "`rustup` is needed to manage the toolchain: install Rust via https://rustup.rs",
@@ -49,7 +49,7 @@ fn ensure_rustup_parts() -> Result<()> {
     Ok(())
 }
 
-fn ensure_wasm_bindgen_test_runner(root: &Path) -> Result<()> {
+pub fn ensure_wasm_bindgen_test_runner(root: &Path) -> Result<()> {
     let lock = std::fs::read_to_string(root.join("Cargo.lock"))
         .context("reading Cargo.lock (the runner's version is pinned by it)")?;
     let wanted = locked_version(&lock, "wasm-bindgen")
@@ -112,7 +112,7 @@ fn ensure_wasm_bindgen_test_runner(root: &Path) -> Result<()> {
     Ok(())
 }
 
-fn ensure_node() -> Result<()> {
+pub fn ensure_node() -> Result<()> {
     match output_of(Command::new("node").arg("--version")) {
         Ok(version) => {
             println!("    node {}: on PATH (runs the wasm tests)", version.trim());
