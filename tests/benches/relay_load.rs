@@ -1,0 +1,628 @@
+//! Load benchmark of the relay (issue 4, item 9): N light devices (1 manager + N−1 reps, the
+//! core's sync `Client` over loopback WebSockets) against the real `fieldbook serve` as a child
+//! process, then the same run against the published JS sync server (node, from
+//! `tests/interop`). Each rep owns one lead and appends an event to it every period; the
+//! manager syncs every lead in its connection. Prints the propagation latency from a rep's
+//! change to the manager's device (p50/p99/max), the server's CPU over the run
+//! (/proc/PID/stat), its RSS per connection (/proc/PID/status, before the devices connect vs
+//! with all of them connected and synced), and message counts.
+//!
+//! `cargo bench -p fieldbook-tests --bench relay_load` runs N = 100 then N = 1000, 30 s each.
+//! Environment: `FIELDBOOK_LOAD_N` (e.g. `100,1000`), `FIELDBOOK_LOAD_SECS` (30),
+//! `FIELDBOOK_LOAD_PERIOD_MS` (5000: each rep's change period), `FIELDBOOK_LOAD_SERVERS`
+//! (`relay,js`), `FIELDBOOK_LOAD_DURABILITY` (`full` or `normal`, the relay's). Everything is
+//! on 127.0.0.1, bounded in time, and stops by itself.
+
+use automerge::{Automerge, ChangeHash};
+use chrono::{SecondsFormat, Utc};
+use fieldbook_core::doc::DocumentId;
+use fieldbook_core::doc::lead::{append_events, create_lead};
+use fieldbook_core::ids::{EventId, MemberId, TeamId};
+use fieldbook_core::lead::{AttemptOutcome, Channel, Event, EventKind, Lead};
+use fieldbook_core::playbook::Playbook;
+use fieldbook_core::team::Member;
+use fieldbook_server::relay::admin;
+use fieldbook_server::relay::store::{Durability, SqliteStore};
+use fieldbook_tests::node::{JsSyncServer, interop_dir};
+use fieldbook_tests::peer::{Peer, PeerLog};
+use std::collections::HashMap;
+use std::io::BufRead;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::{Semaphore, watch};
+use tokio::time::Instant;
+
+/// Longest any setup phase may take before the benchmark gives up.
+const SETUP_LIMIT: Duration = Duration::from_secs(120);
+/// How long devices keep reading after the last change, for changes in flight.
+const GRACE: Duration = Duration::from_secs(5);
+/// Devices connecting at once.
+const CONNECT_AT_ONCE: usize = 32;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Server {
+    Relay,
+    Js,
+}
+
+impl Server {
+    fn name(self) -> &'static str {
+        match self {
+            Self::Relay => "fieldbook relay",
+            Self::Js => "JS sync server",
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Config {
+    sizes: Vec<usize>,
+    run: Duration,
+    period: Duration,
+    servers: Vec<Server>,
+    durability: String,
+}
+
+fn env_or(name: &str, default: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| default.to_owned())
+}
+
+impl Config {
+    fn from_env() -> Self {
+        let sizes = env_or("FIELDBOOK_LOAD_N", "100,1000")
+            .split(',')
+            .map(|n| n.trim().parse().expect("FIELDBOOK_LOAD_N: numbers"))
+            .collect::<Vec<usize>>();
+        assert!(
+            sizes.iter().all(|n| *n >= 2),
+            "FIELDBOOK_LOAD_N: at least 2"
+        );
+        let servers = env_or("FIELDBOOK_LOAD_SERVERS", "relay,js")
+            .split(',')
+            .map(|s| match s.trim() {
+                "relay" => Server::Relay,
+                "js" => Server::Js,
+                other => panic!("FIELDBOOK_LOAD_SERVERS: unknown {other:?} (relay, js)"),
+            })
+            .collect();
+        Self {
+            sizes,
+            run: Duration::from_secs(env_or("FIELDBOOK_LOAD_SECS", "30").parse().unwrap()),
+            period: Duration::from_millis(
+                env_or("FIELDBOOK_LOAD_PERIOD_MS", "5000").parse().unwrap(),
+            ),
+            servers,
+            durability: env_or("FIELDBOOK_LOAD_DURABILITY", "full"),
+        }
+    }
+}
+
+/// Clock ticks per second of /proc/PID/stat.
+fn clock_ticks() -> f64 {
+    std::process::Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(100.0)
+}
+
+/// User + system CPU seconds of a process so far.
+fn cpu_seconds(pid: &str, ticks: f64) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    // Fields after the command name (which may contain spaces) end with ')'.
+    let rest = &stat[stat.rfind(')').unwrap() + 2..];
+    let fields: Vec<&str> = rest.split(' ').collect();
+    // utime and stime are fields 14 and 15 of the whole line, 12 and 13 after ')'.
+    let utime: f64 = fields[11].parse().unwrap();
+    let stime: f64 = fields[12].parse().unwrap();
+    (utime + stime) / ticks
+}
+
+/// Resident memory of a process in KiB.
+fn rss_kib(pid: &str) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// A document id whose bytes are a version 4 UUID (automerge-repo 1.x, the JS server's,
+/// accepts no other).
+fn lead_id(n: usize, i: usize) -> DocumentId {
+    let mut bytes = [0u8; 16];
+    bytes[..8].copy_from_slice(&(n as u64).to_be_bytes());
+    bytes[8..].copy_from_slice(&(i as u64).to_be_bytes());
+    bytes[0] = b'L';
+    bytes[6] = (bytes[6] & 0x0f) | 0x40;
+    bytes[8] = (bytes[8] & 0x3f) | 0x80;
+    DocumentId::from_bytes(bytes)
+}
+
+fn rep_id(i: usize) -> String {
+    format!("r-{i}")
+}
+
+const MANAGER: &str = "m-0";
+
+fn lead_doc(id: DocumentId, owner: &str) -> Automerge {
+    let now = Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true);
+    let lead: Lead = serde_json::from_value(serde_json::json!({
+        "id": id.to_string(), "company": format!("Company of {owner}"), "owner": owner,
+        "created_at": now,
+        "events": [{"id": "c", "type": "created", "at": now, "by": owner}],
+    }))
+    .unwrap();
+    create_lead(&lead, admin::random_actor(), Utc::now()).unwrap()
+}
+
+/// A team "load" with manager `m-0` and reps `r-1`… in `dir`; returns a token per device
+/// (index 0: the manager).
+fn relay_team(dir: &Path, n: usize) -> Vec<String> {
+    let mut store = SqliteStore::open_dir(dir, Durability::Normal).unwrap();
+    let team = TeamId::from("load");
+    let now = Utc::now();
+    admin::create_team(&mut store, &team, "Load", Playbook::default(), now).unwrap();
+    let member = |id: &str, role: &str, manager: Option<&str>| -> Member {
+        serde_json::from_value(serde_json::json!({
+            "id": id, "name": id, "role": role, "manager": manager,
+            "time_zone": "Asia/Jerusalem",
+        }))
+        .unwrap()
+    };
+    let members: Vec<Member> = std::iter::once(member(MANAGER, "manager", None))
+        .chain((1..n).map(|i| member(&rep_id(i), "rep", Some(MANAGER))))
+        .collect();
+    admin::edit_team(&mut store, &team, now, |tx| {
+        for m in &members {
+            fieldbook_core::doc::team::put_member(tx, m)?;
+        }
+        Ok(())
+    })
+    .unwrap();
+    members
+        .iter()
+        .map(|m| {
+            admin::issue_token(&mut store, &team, &m.id, chrono::TimeDelta::hours(2), now)
+                .unwrap()
+                .0
+        })
+        .collect()
+}
+
+/// A server under test, killed on drop.
+enum Running {
+    Relay(std::process::Child, String),
+    Js(Box<JsSyncServer>),
+}
+
+impl Running {
+    fn pid(&self) -> String {
+        match self {
+            Self::Relay(child, _) => child.id().to_string(),
+            Self::Js(server) => server.process.pid().to_string(),
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Self::Relay(child, _) = self {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+fn start_relay(dir: &Path, durability: &str) -> Running {
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_fieldbook-relay"))
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--durability",
+            durability,
+        ])
+        .arg("--data")
+        .arg(dir)
+        .env("FIELDBOOK_LOG", "warn")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::inherit())
+        .spawn()
+        .expect("the relay starts");
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let addr = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+        .to_owned();
+    Running::Relay(child, addr)
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Phase {
+    Setup,
+    Run { start: Instant, end: Instant },
+}
+
+/// What the devices share.
+struct Shared {
+    phase: watch::Receiver<Phase>,
+    uploaded: AtomicUsize,
+    changes: AtomicU64,
+    /// Changes made and not yet seen at the manager's: per lead, (change, when made).
+    pending: Mutex<HashMap<DocumentId, Vec<(ChangeHash, Instant)>>>,
+    connect: Semaphore,
+}
+
+/// Keeps reading (answering pings, taking pushed documents) until the phase leaves `Setup`.
+async fn idle_until_run(peer: &mut Peer, shared: &Shared) -> (Instant, Instant) {
+    let mut phase = shared.phase.clone();
+    loop {
+        if let Phase::Run { start, end } = *phase.borrow_and_update() {
+            return (start, end);
+        }
+        peer.step(Instant::now() + Duration::from_millis(100)).await;
+    }
+}
+
+async fn rep(i: usize, n: usize, url: String, period: Duration, shared: Arc<Shared>) -> PeerLog {
+    let member = rep_id(i);
+    let mut peer = Peer::new(&member, &format!("{member}/bench"));
+    {
+        let _permit = shared.connect.acquire().await.unwrap();
+        peer.connect(&url).await;
+    }
+    let id = lead_id(n, i);
+    peer.insert(id, lead_doc(id, &member));
+    peer.sync(id).await;
+    peer.pump_until("the lead's upload", |p| p.log.synced.contains(&id))
+        .await;
+    shared.uploaded.fetch_add(1, Ordering::SeqCst);
+    let (start, end) = idle_until_run(&mut peer, &shared).await;
+    // Changes spread evenly over the period.
+    let mut next = start + period.mul_f64(i as f64 / n as f64);
+    let mut k = 0u64;
+    while Instant::now() < end + GRACE {
+        let until = if next < end { next } else { end + GRACE };
+        peer.step(until).await;
+        if !peer.connected() {
+            panic!("{member}: disconnected during the run: {:?}", peer.log);
+        }
+        if Instant::now() >= next && next < end {
+            k += 1;
+            let event = Event {
+                id: EventId(format!("{member}-{k}")),
+                at: Utc::now(),
+                by: MemberId::from(member.as_str()),
+                after: None,
+                kind: EventKind::Attempt {
+                    channel: Channel::Call,
+                    outcome: AttemptOutcome::NoAnswer,
+                },
+            };
+            peer.change(&id, |tx| append_events(tx, &[event]).unwrap());
+            let hash = peer.docs.docs[&id]
+                .get_last_local_change()
+                .expect("a local change")
+                .hash();
+            shared
+                .pending
+                .lock()
+                .unwrap()
+                .entry(id)
+                .or_default()
+                .push((hash, Instant::now()));
+            shared.changes.fetch_add(1, Ordering::SeqCst);
+            peer.sync(id).await;
+            next += period;
+        }
+    }
+    peer.disconnect();
+    peer.log
+}
+
+/// The manager's device: subscribes to every lead, then measures when changes arrive.
+async fn manager(
+    n: usize,
+    url: String,
+    shared: Arc<Shared>,
+    subscribed: tokio::sync::oneshot::Sender<()>,
+) -> (PeerLog, Vec<Duration>) {
+    let mut peer = Peer::new(MANAGER, &format!("{MANAGER}/bench"));
+    peer.connect(&url).await;
+    let ids: Vec<DocumentId> = (1..n).map(|i| lead_id(n, i)).collect();
+    for id in &ids {
+        peer.sync(*id).await;
+    }
+    let deadline = Instant::now() + SETUP_LIMIT;
+    while !ids.iter().all(|id| peer.doc(id).is_some()) {
+        assert!(
+            Instant::now() < deadline,
+            "the manager did not get every lead in {SETUP_LIMIT:?}: {:?}",
+            peer.log
+        );
+        peer.step(Instant::now() + Duration::from_millis(100)).await;
+    }
+    subscribed.send(()).unwrap();
+    // Changes are looked for from now on: the first ones of the run may arrive before this
+    // task sees the phase change.
+    let mut latencies = Vec::new();
+    loop {
+        let phase = *shared.phase.borrow();
+        let deadline = match phase {
+            Phase::Setup => Instant::now() + Duration::from_millis(100),
+            Phase::Run { end, .. } if Instant::now() < end + GRACE => end + GRACE,
+            Phase::Run { .. } => break,
+        };
+        let Some(changed) = peer.step(deadline).await else {
+            assert!(
+                peer.connected(),
+                "the manager was disconnected: {:?}",
+                peer.log
+            );
+            continue;
+        };
+        if changed.is_empty() {
+            continue;
+        }
+        let arrived = Instant::now();
+        let mut pending = shared.pending.lock().unwrap();
+        for id in changed {
+            let (Some(waiting), Some(doc)) = (pending.get_mut(&id), peer.doc(&id)) else {
+                continue;
+            };
+            waiting.retain(|(hash, made)| {
+                if doc.get_change_meta_by_hash(hash).is_some() {
+                    latencies.push(arrived - *made);
+                    false
+                } else {
+                    true
+                }
+            });
+        }
+    }
+    peer.disconnect();
+    (peer.log, latencies)
+}
+
+#[derive(Debug)]
+struct Figures {
+    server: Server,
+    n: usize,
+    setup: Duration,
+    latencies: Vec<Duration>,
+    changes: u64,
+    run: Duration,
+    cpu: f64,
+    generator_cpu: f64,
+    rss_idle: u64,
+    rss_loaded: u64,
+    frames_out: u64,
+    frames_in: u64,
+    errors: usize,
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let idx = ((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len()) - 1;
+    sorted[idx]
+}
+
+async fn run_one(server: Server, n: usize, config: &Config, ticks: f64) -> Figures {
+    let dir: PathBuf = std::env::temp_dir().join(format!(
+        "fieldbook-load-{}-{n}-{}",
+        match server {
+            Server::Relay => "relay",
+            Server::Js => "js",
+        },
+        std::process::id()
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let setup_started = Instant::now();
+    let (running, urls): (Running, Vec<String>) = match server {
+        Server::Relay => {
+            let tokens = relay_team(&dir, n);
+            let running = start_relay(&dir, &config.durability);
+            let Running::Relay(_, addr) = &running else {
+                unreachable!()
+            };
+            let urls = tokens
+                .iter()
+                .map(|t| format!("ws://{addr}/sync?token={t}"))
+                .collect();
+            (running, urls)
+        }
+        Server::Js => {
+            let js = JsSyncServer::start(&dir).await;
+            let url = js.url();
+            (Running::Js(Box::new(js)), vec![url; n])
+        }
+    };
+    let pid = running.pid();
+    // Let the server finish starting (the relay writes every member's index document).
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let rss_idle = rss_kib(&pid);
+
+    let (phase_tx, phase_rx) = watch::channel(Phase::Setup);
+    let shared = Arc::new(Shared {
+        phase: phase_rx,
+        uploaded: AtomicUsize::new(0),
+        changes: AtomicU64::new(0),
+        pending: Mutex::new(HashMap::new()),
+        connect: Semaphore::new(CONNECT_AT_ONCE),
+    });
+    let reps: Vec<_> = (1..n)
+        .map(|i| tokio::spawn(rep(i, n, urls[i].clone(), config.period, shared.clone())))
+        .collect();
+    let deadline = Instant::now() + SETUP_LIMIT;
+    while shared.uploaded.load(Ordering::SeqCst) < n - 1 {
+        assert!(
+            Instant::now() < deadline,
+            "{} of {} reps uploaded their lead in {SETUP_LIMIT:?}",
+            shared.uploaded.load(Ordering::SeqCst),
+            n - 1
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let (subscribed_tx, subscribed_rx) = tokio::sync::oneshot::channel();
+    let manager = tokio::spawn(manager(n, urls[0].clone(), shared.clone(), subscribed_tx));
+    tokio::time::timeout(SETUP_LIMIT, subscribed_rx)
+        .await
+        .expect("the manager subscribes in time")
+        .unwrap();
+    let setup = setup_started.elapsed();
+    // Let the index writes of the setup settle before measuring.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let rss_loaded = rss_kib(&pid);
+
+    let cpu_before = cpu_seconds(&pid, ticks);
+    let generator_before = cpu_seconds("self", ticks);
+    let start = Instant::now();
+    let end = start + config.run;
+    phase_tx.send(Phase::Run { start, end }).unwrap();
+    tokio::time::sleep_until(end).await;
+    let cpu = cpu_seconds(&pid, ticks) - cpu_before;
+    let generator_cpu = cpu_seconds("self", ticks) - generator_before;
+
+    let mut frames_out = 0;
+    let mut frames_in = 0;
+    let mut errors = 0;
+    for rep in reps {
+        let log = rep.await.expect("a rep's device ran to the end");
+        frames_out += log.frames_out;
+        frames_in += log.frames_in;
+        errors += log.errors.len();
+    }
+    let (log, mut latencies) = manager.await.expect("the manager's device ran to the end");
+    frames_out += log.frames_out;
+    frames_in += log.frames_in;
+    errors += log.errors.len();
+    latencies.sort();
+    drop(running);
+    let _ = std::fs::remove_dir_all(&dir);
+    Figures {
+        server,
+        n,
+        setup,
+        latencies,
+        changes: shared.changes.load(Ordering::SeqCst),
+        run: config.run,
+        cpu,
+        generator_cpu,
+        rss_idle,
+        rss_loaded,
+        frames_out,
+        frames_in,
+        errors,
+    }
+}
+
+fn print(f: &Figures) {
+    let l = &f.latencies;
+    println!(
+        "{:<15} N={:<5} changes {:>6} seen by the manager {:>6} | latency p50 {:>7.1?} p99 {:>7.1?} max {:>7.1?}, {} over 250 ms | \
+         server CPU {:>5.2} s = {:>3.0} % of a core | RSS {:>4} MiB idle, {:>4} MiB loaded, {:>5.1} KiB/connection | \
+         load generator CPU {:>3.0} % of a core | frames out {} in {} | setup {:.1?} | client errors {}",
+        f.server.name(),
+        f.n,
+        f.changes,
+        l.len(),
+        percentile(l, 0.50),
+        percentile(l, 0.99),
+        l.last().copied().unwrap_or_default(),
+        l.iter()
+            .filter(|d| **d > Duration::from_millis(250))
+            .count(),
+        f.cpu,
+        100.0 * f.cpu / f.run.as_secs_f64(),
+        f.rss_idle / 1024,
+        f.rss_loaded / 1024,
+        (f.rss_loaded.saturating_sub(f.rss_idle)) as f64 / f.n as f64,
+        100.0 * f.generator_cpu / f.run.as_secs_f64(),
+        f.frames_out,
+        f.frames_in,
+        f.setup,
+        f.errors,
+    );
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; `cargo test --benches` would pass nothing else we use.
+    let config = Config::from_env();
+    if config.servers.contains(&Server::Js) {
+        interop_dir();
+    }
+    let ticks = clock_ticks();
+    println!(
+        "relay_load: {:?} devices (1 manager + reps), one change per rep every {:?}, {:?} per run, \
+         relay durability {}; servers {:?}.",
+        config.sizes,
+        config.period,
+        config.run,
+        config.durability,
+        config.servers.iter().map(|s| s.name()).collect::<Vec<_>>()
+    );
+    println!(
+        "Note: {} cores; the load generator (every device, one process) and the server share them, \
+         so latency and CPU include that contention.",
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    );
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let mut all = Vec::new();
+    for &n in &config.sizes {
+        for &server in &config.servers {
+            let figures = runtime.block_on(run_one(server, n, &config, ticks));
+            print(&figures);
+            all.push(figures);
+        }
+    }
+    for &n in &config.sizes {
+        let find = |s| all.iter().find(|f| f.n == n && f.server == s);
+        if let (Some(relay), Some(js)) = (find(Server::Relay), find(Server::Js)) {
+            let ratio = |a: Duration, b: Duration| b.as_secs_f64() / a.as_secs_f64().max(1e-9);
+            println!(
+                "N={n}: JS sync server / fieldbook relay: latency p50 ×{:.2}, p99 ×{:.2}; server CPU ×{:.2}; RSS per connection ×{:.2}",
+                ratio(
+                    percentile(&relay.latencies, 0.5),
+                    percentile(&js.latencies, 0.5)
+                ),
+                ratio(
+                    percentile(&relay.latencies, 0.99),
+                    percentile(&js.latencies, 0.99)
+                ),
+                js.cpu / relay.cpu.max(1e-9),
+                (js.rss_loaded.saturating_sub(js.rss_idle)) as f64
+                    / (relay.rss_loaded.saturating_sub(relay.rss_idle)).max(1) as f64,
+            );
+        }
+    }
+    if let Some(relay) = all
+        .iter()
+        .find(|f| f.server == Server::Relay && f.n == 1000)
+    {
+        let p99 = percentile(&relay.latencies, 0.99);
+        println!(
+            "goal (issue 4): p99 under 250 ms at 1,000 devices: {} (p99 {p99:.1?})",
+            if p99 < Duration::from_millis(250) {
+                "met"
+            } else {
+                "MISSED"
+            }
+        );
+    }
+}
