@@ -55,10 +55,24 @@ pub enum NewLeadRefusal {
     },
 }
 
+/// A member's role and manager, as the team document says.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Standing {
+    role: Role,
+    manager: Option<MemberId>,
+}
+
 /// The relay's access state.
 #[derive(Debug, Default)]
 pub struct Acl {
     teams: HashMap<TeamId, (DocumentId, Team)>,
+    /// Each team's members by id (a team's member list is searched linearly, and access is
+    /// asked for every frame and every index entry).
+    standings: HashMap<TeamId, HashMap<MemberId, Standing>>,
+    /// Each team's admins (they see every lead of the team).
+    admins: HashMap<TeamId, Vec<MemberId>>,
+    /// Members who saw a lead before its owner changed, until the index writer takes them.
+    former_viewers: HashMap<DocumentId, Vec<MemberId>>,
     team_docs: HashMap<DocumentId, TeamId>,
     index_docs: HashMap<DocumentId, (TeamId, MemberId)>,
     leads: HashMap<DocumentId, (TeamId, MemberId)>,
@@ -74,6 +88,27 @@ impl Acl {
     /// Sets (or replaces) a team read from its document.
     pub fn set_team(&mut self, doc: DocumentId, team: Team) {
         self.team_docs.insert(doc, team.id.clone());
+        self.standings.insert(
+            team.id.clone(),
+            team.members
+                .iter()
+                .map(|m| {
+                    let standing = Standing {
+                        role: m.role,
+                        manager: m.manager.clone(),
+                    };
+                    (m.id.clone(), standing)
+                })
+                .collect(),
+        );
+        self.admins.insert(
+            team.id.clone(),
+            team.members
+                .iter()
+                .filter(|m| m.role == Role::Admin)
+                .map(|m| m.id.clone())
+                .collect(),
+        );
         self.teams.insert(team.id.clone(), (doc, team));
     }
 
@@ -115,12 +150,38 @@ impl Acl {
         }
         *self.owned.entry((team, owner)).or_default() += 1;
         if let Some((team, old)) = previous {
+            let manager = self.standing(&team, &old).and_then(|s| s.manager.clone());
+            let former = self.former_viewers.entry(doc).or_default();
+            former.push(old.clone());
+            former.extend(manager);
             if let Some(n) = self.owned.get_mut(&(team, old.clone())) {
                 *n = n.saturating_sub(1);
             }
             return Some(old);
         }
         None
+    }
+
+    fn standing(&self, team: &TeamId, member: &MemberId) -> Option<&Standing> {
+        self.standings.get(team)?.get(member)
+    }
+
+    /// The members whose index may need an entry for lead `doc` changed or removed: those who
+    /// may see it now (its owner, the owner's manager, the team's admins) and those who saw it
+    /// before its owner last changed (taken: asked once per index write). A superset: the
+    /// index writer still asks [`Acl::member_access`] for each.
+    pub fn take_index_candidates(&mut self, doc: &DocumentId) -> Vec<MemberId> {
+        let mut members = self.former_viewers.remove(doc).unwrap_or_default();
+        if let Some((team, owner)) = self.leads.get(doc) {
+            members.push(owner.clone());
+            if let Some(manager) = self.standing(team, owner).and_then(|s| s.manager.clone()) {
+                members.push(manager);
+            }
+            members.extend(self.admins.get(team).into_iter().flatten().cloned());
+        }
+        members.sort();
+        members.dedup();
+        members
     }
 
     /// A lead's team and owner.
@@ -165,10 +226,10 @@ impl Acl {
 
     /// What member `member` of team `team` may do with `doc`.
     pub fn member_access(&self, team: &TeamId, member: &MemberId, doc: &DocumentId) -> Access {
-        let Some((team_doc, t)) = self.teams.get(team) else {
+        let Some((team_doc, _)) = self.teams.get(team) else {
             return Access::None;
         };
-        let Some(role) = t.member(member).map(|m| m.role) else {
+        let Some(role) = self.standing(team, member).map(|s| s.role) else {
             return Access::None;
         };
         if doc == team_doc {
@@ -193,7 +254,9 @@ impl Acl {
                 let sees = lead_team == team
                     && (owner == member
                         || role == Role::Admin
-                        || (role == Role::Manager && t.manager_of(owner) == Some(member)));
+                        || (role == Role::Manager
+                            && self.standing(team, owner).and_then(|s| s.manager.as_ref())
+                                == Some(member)));
                 if sees {
                     Access::ReadWrite
                 } else {
@@ -379,6 +442,33 @@ mod tests {
             })
         );
         assert_eq!(acl.check_new_lead(ConnId(1), &"r3".into(), 3), Ok(()));
+    }
+
+    #[test]
+    fn index_candidates_are_those_who_see_a_lead_and_those_who_saw_it() {
+        let mut acl = acl();
+        let t = TeamId::from("t");
+        let ids = |v: &[&str]| v.iter().map(|m| MemberId::from(*m)).collect::<Vec<_>>();
+        // r1's lead: r1, their manager m1, the admin.
+        assert_eq!(
+            acl.take_index_candidates(&doc(20)),
+            ids(&["adm", "m1", "r1"])
+        );
+        // Moved to r3 (manager m2): r1 and m1 are asked once more, to lose the entry.
+        acl.set_owner(doc(20), t.clone(), "r3".into());
+        assert_eq!(
+            acl.take_index_candidates(&doc(20)),
+            ids(&["adm", "m1", "m2", "r1", "r3"])
+        );
+        assert_eq!(
+            acl.take_index_candidates(&doc(20)),
+            ids(&["adm", "m2", "r3"])
+        );
+        // Every candidate the access check says sees the lead is one.
+        for member in ["adm", "m1", "m2", "r1", "r2", "r3"] {
+            let sees = acl.member_access(&t, &member.into(), &doc(20)) != Access::None;
+            assert_eq!(sees, ["adm", "m2", "r3"].contains(&member), "{member}");
+        }
     }
 
     #[test]

@@ -894,9 +894,13 @@ impl Engine {
         Ok(())
     }
 
-    /// Rewrites the index documents of every member of a team with a changed document: an
+    /// Rewrites the index documents of the members concerned by the changed documents: an
     /// entry (kind and the relay's heads) for each changed document the member may see, none
-    /// for one they may not (any more). Writes nothing when an index already says the same.
+    /// for one they may not (any more). A changed team document concerns every member and every
+    /// document of its team (roles and managers move access); a changed lead only the members
+    /// who may see it or saw it before its owner changed ([`Acl::take_index_candidates`]), so a
+    /// change costs index work for a few members, not for the whole team. Writes nothing when
+    /// an index already says the same.
     fn write_indexes(&mut self) {
         self.dirty_since = None;
         let dirty = std::mem::take(&mut self.dirty);
@@ -917,31 +921,50 @@ impl Engine {
         }
         let now = Utc::now();
         for (team, docs) in by_team {
-            let Some(members) = self
+            let Some(all_members) = self
                 .acl
                 .team(&team)
                 .map(|t| t.members.iter().map(|m| m.id.clone()).collect::<Vec<_>>())
             else {
                 continue;
             };
-            for member in members {
+            let whole_team = docs.iter().any(|(_, kind)| *kind == DocKind::Team);
+            // Per member, the changed documents whose entry to check.
+            let mut work: BTreeMap<MemberId, Vec<usize>> = BTreeMap::new();
+            for (i, (id, _)) in docs.iter().enumerate() {
+                let candidates = self.acl.take_index_candidates(id);
+                let members = if whole_team {
+                    &all_members
+                } else {
+                    &candidates
+                };
+                for member in members {
+                    work.entry(member.clone()).or_default().push(i);
+                }
+            }
+            let heads: Vec<Vec<automerge::ChangeHash>> = docs
+                .iter()
+                .map(|(id, _)| {
+                    self.docs
+                        .records
+                        .get(id)
+                        .map(|r| doc::heads_from_hex(&r.heads).unwrap_or_default())
+                        .unwrap_or_default()
+                })
+                .collect();
+            for (member, doc_indices) in work {
                 let index_id = index_doc::index_document_id(&team, &member);
                 if let Err(e) = self.load_doc(index_id) {
                     error!(%team, %member, error = %e, "cannot load an index document");
                     continue;
                 }
-                let entries: Vec<_> = docs
-                    .iter()
-                    .map(|(id, kind)| {
-                        let sees = self.acl.member_access(&team, &member, id)
+                let entries: Vec<_> = doc_indices
+                    .into_iter()
+                    .map(|i| {
+                        let (id, kind) = docs[i];
+                        let sees = self.acl.member_access(&team, &member, &id)
                             != fieldbook_core::sync::hub::Access::None;
-                        let heads = self
-                            .docs
-                            .records
-                            .get(id)
-                            .map(|r| doc::heads_from_hex(&r.heads).unwrap_or_default())
-                            .unwrap_or_default();
-                        (*id, *kind, sees, heads)
+                        (id, kind, sees, &heads[i])
                     })
                     .collect();
                 let index = self.docs.loaded.get_mut(&index_id).expect("loaded above");
@@ -951,7 +974,7 @@ impl Engine {
                 let mut failed = None;
                 for (id, kind, sees, heads) in entries {
                     let result = if sees {
-                        index_doc::set_entry(&mut tx, &id, kind, &heads)
+                        index_doc::set_entry(&mut tx, &id, kind, heads)
                     } else {
                         index_doc::remove_entry(&mut tx, &id)
                     };
