@@ -1,9 +1,10 @@
 //! Project automation, run as `cargo xtask <task>` (alias in `.cargo/config.toml`): the one
-//! test command and the one command that serves the relay (with the web app once it is built).
+//! test command, the one command that runs the product (relay + web app), and the wasm build.
 
 mod test;
 mod tools;
 mod wasm;
+mod web;
 
 use std::process::ExitCode;
 
@@ -12,11 +13,15 @@ cargo xtask <task>
 
 Tasks:
   test    the project's one test command: checks/installs the tools it needs (wasm32 target,
-          rustfmt, clippy, wasm-bindgen-test-runner pinned to Cargo.lock, node), then runs
-          cargo fmt --check, cargo clippy -D warnings, the native tests of the workspace and
-          the core's tests on wasm32-unknown-unknown under node
-  serve   builds and runs the relay (`fieldbook serve`) on ./data, creating the demo team
-          there first when ./data has no relay database; extra arguments go to
+          rustfmt, clippy, wasm-bindgen-cli pinned to Cargo.lock, node, Debian's chromium,
+          npm ci of web-demo and tests/interop), then runs cargo fmt --check, cargo clippy
+          -D warnings, the native tests of the workspace (relay end-to-end and JS interop
+          included), the core's and the binding's tests on wasm32 under node, the web app's
+          build, type check and unit tests, and the browser end-to-end tests in headless
+          Chromium
+  serve   the product: builds the wasm core, the web app and the relay (release), creates the
+          demo team in ./data on first use, prints the URL and a login link per demo member,
+          and runs the relay on 127.0.0.1:8080 in the foreground; extra arguments go to
           `fieldbook serve` (e.g. cargo xtask serve --listen 0.0.0.0:8080)
   wasm    builds the browser core: fieldbook-wasm for wasm32 (profile wasm-release), then
           wasm-bindgen --target web into web-demo/src/wasm/; prints the module's size raw and
@@ -35,10 +40,10 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
-        Some("serve") => match serve(&args[1..]) {
+        Some("serve") => match web::serve(&test::repo_root(), &args[1..]) {
             Ok(code) => code,
             Err(err) => {
-                eprintln!("xtask serve FAILED: {err}");
+                eprintln!("\nxtask serve FAILED: {err:#}");
                 ExitCode::FAILURE
             }
         },
@@ -58,30 +63,4 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
-}
-
-/// `cargo xtask serve`: the demo team on first use, then the relay in the foreground.
-fn serve(extra: &[String]) -> std::io::Result<ExitCode> {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let run = |args: &[&str]| {
-        std::process::Command::new(&cargo)
-            .args(["run", "--release", "-q", "-p", "fieldbook-server", "--"])
-            .args(args)
-            .status()
-    };
-    if !std::path::Path::new("data/relay.sqlite").exists() {
-        eprintln!("==> no ./data/relay.sqlite: creating the demo team (fieldbook demo)");
-        if !run(&["demo", "--data", "data"])?.success() {
-            return Ok(ExitCode::FAILURE);
-        }
-    }
-    let mut args = vec!["serve", "--data", "data"];
-    args.extend(extra.iter().map(String::as_str));
-    eprintln!("==> fieldbook {}", args.join(" "));
-    let status = run(&args)?;
-    Ok(if status.success() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    })
 }

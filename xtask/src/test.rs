@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 
 use crate::tools::{self, WASM_TARGET};
+use crate::web;
 
 /// Runs every step in order, failing fast.
 pub fn run() -> Result<()> {
@@ -21,9 +22,16 @@ pub fn run() -> Result<()> {
         Ok(())
     };
 
+    let mut chromium = PathBuf::new();
     step("tools", &mut || {
-        announce("checking tools: rustfmt, clippy, wasm32 target, wasm-bindgen-test-runner, node");
-        tools::ensure_all(&root)
+        announce(
+            "checking tools: rustfmt, clippy, wasm32 target, wasm-bindgen-test-runner, node, \
+             chromium; npm ci of web-demo and tests/interop",
+        );
+        tools::ensure_all(&root)?;
+        chromium = web::chromium()?;
+        web::npm_ci(&root.join("web-demo"))?;
+        web::npm_ci(&root.join("tests/interop"))
     })?;
     step("fmt", &mut || {
         run_checked(
@@ -51,13 +59,27 @@ pub fn run() -> Result<()> {
         )
     })?;
     step("wasm tests", &mut || wasm_tests(&root))?;
-
     // The relay end-to-end tests (simulated devices against a real relay on 127.0.0.1,
-    // including a SIGKILLed child relay) are ordinary tests of `fieldbook-tests` and run in
+    // including a SIGKILLed child relay) and the interop tests (the JS automerge-repo client
+    // and sync server from tests/interop) are ordinary tests of `fieldbook-tests` and ran in
     // "native tests" above.
-    // Later steps, added with the code they test (none is faked before it exists):
-    // - browser end-to-end: the web app in headless Chromium (web app issue; CI then needs
-    //   `apt-get install -y chromium`, see .ci/run).
+    step("web app", &mut || {
+        web::build_app(&root)?;
+        let web = root.join("web-demo");
+        run_checked(
+            Command::new("npm")
+                .args(["run", "typecheck"])
+                .current_dir(&web),
+            "the web app does not type-check (npm run typecheck in web-demo), see above",
+        )?;
+        run_checked(
+            Command::new("npm").args(["test"]).current_dir(&web),
+            "the web app's unit tests failed (npm test in web-demo), see above",
+        )
+    })?;
+    step("browser end-to-end", &mut || {
+        web::browser_tests(&root, &chromium)
+    })?;
 
     let total: Duration = timings.iter().map(|(_, d)| *d).sum();
     let parts: Vec<String> = timings
@@ -65,7 +87,7 @@ pub fn run() -> Result<()> {
         .map(|(name, d)| format!("{name} {:.1}s", d.as_secs_f64()))
         .collect();
     println!(
-        "\nxtask test: OK in {:.1}s ({}); not yet: browser end-to-end",
+        "\nxtask test: OK in {:.1}s ({})",
         total.as_secs_f64(),
         parts.join(", ")
     );
@@ -153,7 +175,7 @@ pub fn run_checked(cmd: &mut Command, hint: &str) -> Result<()> {
     Ok(())
 }
 
-fn repo_root() -> PathBuf {
+pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .expect("xtask lives in a folder of the repository")
