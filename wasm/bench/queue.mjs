@@ -68,6 +68,10 @@ for (const member of ["rep0", "mgr"]) {
   console.log(`  callQueue: median ${fmt(queue.ms)} ms, min ${fmt(queue.min)} ms of 50 (${queue.result.items.length} items)`);
   const inbox = time(50, () => replica.inbox(now));
   console.log(`  inbox: median ${fmt(inbox.ms)} ms, min ${fmt(inbox.min)} ms of 50 (${inbox.result.length} items)`);
+  if (mod.benchQueueJson) {
+    const viaJson = time(50, () => mod.benchQueueJson(replica, now));
+    console.log(`  the same queue through JSON (serde_json + JSON.parse): median ${fmt(viaJson.ms)} ms`);
+  }
   if (mod.benchQueueCore) {
     const core = time(50, () => mod.benchQueueCore(replica, now));
     console.log(`  of which in the core (queue + tiers, no conversion to JS): median ${fmt(core.ms)} ms (${core.result} items)`);

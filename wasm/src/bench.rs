@@ -84,3 +84,12 @@ pub fn bench_queue_core(replica: &crate::Replica, now: f64) -> Result<usize, JsV
     let now = crate::time(now, "now").map_err(Error::into_js)?;
     Ok(replica.inner.queue(now).map_or(0, |q| q.items.len()))
 }
+
+/// The call queue converted through JSON (serde_json in Rust, `JSON.parse` in JS) instead of
+/// serde-wasm-bindgen: the same JS value, for comparing the two conversions.
+#[wasm_bindgen(js_name = benchQueueJson)]
+pub fn bench_queue_json(replica: &crate::Replica, now: f64) -> Result<JsValue, JsValue> {
+    let now = crate::time(now, "now").map_err(Error::into_js)?;
+    let json = serde_json::to_string(&replica.inner.queue(now)).expect("a queue serialises");
+    js_sys::JSON::parse(&json)
+}
