@@ -30,6 +30,7 @@ use fieldbook_core::ids::{MemberId, TeamId};
 use fieldbook_core::sync::hub::{ConnId, Hub, HubConfig, HubError, HubOutput};
 use fieldbook_core::sync::wire::{self, Message, PeerId, PeerMetadata};
 use fieldbook_core::sync::{DocSlot, Docs};
+use fieldbook_core::team::Role;
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
@@ -585,7 +586,8 @@ impl Engine {
     fn absorb(&mut self, out: HubOutput) {
         let mut queue = VecDeque::from([out]);
         while let Some(mut out) = queue.pop_front() {
-            let refused = self.check_new_docs(&out.changed);
+            let mut refused = self.check_new_docs(&out.changed);
+            refused.extend(self.check_team_writes(&out.changed));
             if !refused.is_empty() {
                 out.persist.retain(|(id, _)| !refused.contains_key(id));
                 out.changed.retain(|id| !refused.contains_key(id));
@@ -676,6 +678,98 @@ impl Engine {
         if let Some(c) = self.conns.get_mut(&conn) {
             c.last_error = Some(err.to_string());
         }
+    }
+
+    /// Changes to a team document are kept only when the writer may make them: an admin
+    /// anything; a manager the playbook and the products (SPEC §1: the playbook is edited by
+    /// managers), not the members, roles and managers, nor the team's id and name. (A rep's
+    /// changes never get here: the rep's access is read-only.) The document must still read as
+    /// a team whose playbook validates. A refused change is rolled back in memory before
+    /// anything is persisted or forwarded, the hub's frames about the document are replaced by
+    /// `doc-unavailable` to the writer, and the document stays missing for that connection.
+    /// Changes that do not come from a frame (admin commands' notices) are not judged here.
+    fn check_team_writes(&mut self, changed: &[DocumentId]) -> HashMap<DocumentId, ConnId> {
+        let mut refused = HashMap::new();
+        let Some(conn) = self.docs.creating else {
+            return refused;
+        };
+        for id in changed {
+            if self.docs.records.get(id).map(|r| r.kind) != Some(StoredKind::Team) {
+                continue;
+            }
+            let (Some(team_id), Some((_, writer)), Some(doc)) = (
+                self.acl.team_of_doc(id).cloned(),
+                self.acl.member_of(conn).cloned(),
+                self.docs.loaded.get(id),
+            ) else {
+                continue;
+            };
+            let Some(before) = self.acl.team(&team_id) else {
+                continue;
+            };
+            let role = before.member(&writer).map(|m| m.role);
+            let verdict = match team_doc::read_team(doc) {
+                Err(e) => Err(format!("the changed team document does not read: {e}")),
+                Ok(after) => match (role, after.playbook.validate()) {
+                    (_, Err(e)) => Err(format!("invalid playbook: {e}")),
+                    (Some(Role::Admin), Ok(())) => Ok(()),
+                    (Some(Role::Manager), Ok(()))
+                        if after.id == before.id
+                            && after.name == before.name
+                            && after.members == before.members =>
+                    {
+                        Ok(())
+                    }
+                    (Some(Role::Manager), Ok(())) => Err(
+                        "a manager may change the playbook and products, not members or the team's name"
+                            .to_owned(),
+                    ),
+                    (_, Ok(())) => Err("read-only for this member".to_owned()),
+                },
+            };
+            let Err(reason) = verdict else {
+                continue;
+            };
+            warn!(doc = %id, team = %team_id, member = %writer, %reason, "team document change refused");
+            self.metrics.deny(Denial::TeamWriteRefused);
+            if let Err(e) = self.roll_back(*id) {
+                error!(doc = %id, error = %e, "cannot roll back a team document");
+            }
+            self.acl.refuse(conn, *id);
+            refused.insert(*id, conn);
+        }
+        refused
+    }
+
+    /// Puts a document back as stored: what storage holds plus the writes of this turn not
+    /// committed yet (the changes the hub applied since are dropped).
+    fn roll_back(&mut self, id: DocumentId) -> Result<(), EngineError> {
+        let bad = |e: doc::DocError| EngineError::BadDocument {
+            id,
+            reason: e.to_string(),
+        };
+        let mut restored = match self.store.load(&id)? {
+            Some(bytes) => doc::load(&bytes, self.docs.actor.clone()).map_err(bad)?,
+            None => doc::new_document(self.docs.actor.clone()),
+        };
+        for write in &self.batch.writes {
+            match write {
+                StoreWrite::ReplaceDoc { doc: d, bytes } if *d == id => {
+                    restored = doc::load(bytes, self.docs.actor.clone()).map_err(bad)?;
+                }
+                StoreWrite::AppendChunk { doc: d, bytes } if *d == id => {
+                    restored
+                        .load_incremental(bytes)
+                        .map_err(|e| EngineError::BadDocument {
+                            id,
+                            reason: e.to_string(),
+                        })?;
+                }
+                _ => {}
+            }
+        }
+        self.docs.loaded.insert(id, restored);
+        Ok(())
     }
 
     /// New documents (created by the hub for a frame that carried changes of a document the

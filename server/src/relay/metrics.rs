@@ -37,9 +37,11 @@ pub enum Denial {
     PeerIdTaken,
     /// A client that does not read its frames fast enough.
     SendQueueFull,
+    /// A change to the team document the member may not make.
+    TeamWriteRefused,
 }
 
-const DENIALS: [(Denial, &str); 14] = [
+const DENIALS: [(Denial, &str); 15] = [
     (Denial::TokenMissing, "token_missing"),
     (Denial::TokenMalformed, "token_malformed"),
     (Denial::TokenForged, "token_forged"),
@@ -54,6 +56,7 @@ const DENIALS: [(Denial, &str); 14] = [
     (Denial::DocumentsPerMember, "documents_per_member"),
     (Denial::PeerIdTaken, "peer_id_taken"),
     (Denial::SendQueueFull, "send_queue_full"),
+    (Denial::TeamWriteRefused, "team_write_refused"),
 ];
 
 /// Upper bounds (seconds) of the engine latency histogram.
@@ -88,7 +91,7 @@ pub struct Metrics {
     pub access_denied: AtomicU64,
     /// Storage failures.
     pub storage_errors: AtomicU64,
-    denials: [AtomicU64; 14],
+    denials: [AtomicU64; DENIALS.len()],
     latency_buckets: [AtomicU64; 10],
     latency_count: AtomicU64,
     latency_sum_micros: AtomicU64,
