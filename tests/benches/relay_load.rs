@@ -1,17 +1,18 @@
 //! Load benchmark of the relay (issue 4, item 9): N light devices (1 manager + N−1 reps, the
 //! core's sync `Client` over loopback WebSockets) against the real `fieldbook serve` as a child
 //! process, then the same run against the published JS sync server (node, from
-//! `tests/interop`). Each rep owns one lead and appends an event to it every period; the
-//! manager syncs every lead in its connection. Prints the propagation latency from a rep's
-//! change to the manager's device (p50/p99/max), the server's CPU over the run
-//! (/proc/PID/stat), its RSS per connection (/proc/PID/status, before the devices connect vs
-//! with all of them connected and synced), and message counts.
+//! `tests/interop`) and against samod, the Rust automerge-repo (`src/bin/samod-server.rs`).
+//! Each rep owns one lead and appends an event to it every period; the manager syncs every
+//! lead in its connection. Prints the propagation latency from a rep's change to the manager's
+//! device (p50/p99/max), the server's CPU over the run (/proc/PID/stat), its RSS per
+//! connection (/proc/PID/status, before the devices connect vs with all of them connected and
+//! synced), and message counts.
 //!
 //! `cargo bench -p fieldbook-tests --bench relay_load` runs N = 100 then N = 1000, 30 s each.
 //! Environment: `FIELDBOOK_LOAD_N` (e.g. `100,1000`), `FIELDBOOK_LOAD_SECS` (30),
 //! `FIELDBOOK_LOAD_PERIOD_MS` (5000: each rep's change period), `FIELDBOOK_LOAD_SERVERS`
-//! (`relay,js`), `FIELDBOOK_LOAD_DURABILITY` (`full` or `normal`, the relay's). Everything is
-//! on 127.0.0.1, bounded in time, and stops by itself.
+//! (`relay,js,samod`), `FIELDBOOK_LOAD_DURABILITY` (`full` or `normal`, the relay's).
+//! Everything is on 127.0.0.1, bounded in time, and stops by itself.
 
 use automerge::{Automerge, ChangeHash};
 use chrono::{SecondsFormat, Utc};
@@ -25,6 +26,7 @@ use fieldbook_server::relay::admin;
 use fieldbook_server::relay::store::{Durability, SqliteStore};
 use fieldbook_tests::node::{JsSyncServer, interop_dir};
 use fieldbook_tests::peer::{Peer, PeerLog};
+use fieldbook_tests::samod_server::SamodServer;
 use std::collections::HashMap;
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
@@ -45,13 +47,23 @@ const CONNECT_AT_ONCE: usize = 32;
 enum Server {
     Relay,
     Js,
+    Samod,
 }
 
 impl Server {
+    fn key(self) -> &'static str {
+        match self {
+            Self::Relay => "relay",
+            Self::Js => "js",
+            Self::Samod => "samod",
+        }
+    }
+
     fn name(self) -> &'static str {
         match self {
             Self::Relay => "fieldbook relay",
             Self::Js => "JS sync server",
+            Self::Samod => "samod",
         }
     }
 }
@@ -79,12 +91,13 @@ impl Config {
             sizes.iter().all(|n| *n >= 2),
             "FIELDBOOK_LOAD_N: at least 2"
         );
-        let servers = env_or("FIELDBOOK_LOAD_SERVERS", "relay,js")
+        let servers = env_or("FIELDBOOK_LOAD_SERVERS", "relay,js,samod")
             .split(',')
             .map(|s| match s.trim() {
                 "relay" => Server::Relay,
                 "js" => Server::Js,
-                other => panic!("FIELDBOOK_LOAD_SERVERS: unknown {other:?} (relay, js)"),
+                "samod" => Server::Samod,
+                other => panic!("FIELDBOOK_LOAD_SERVERS: unknown {other:?} (relay, js, samod)"),
             })
             .collect();
         Self {
@@ -199,6 +212,7 @@ fn relay_team(dir: &Path, n: usize) -> Vec<String> {
 enum Running {
     Relay(std::process::Child, String),
     Js(Box<JsSyncServer>),
+    Samod(SamodServer),
 }
 
 impl Running {
@@ -206,6 +220,7 @@ impl Running {
         match self {
             Self::Relay(child, _) => child.id().to_string(),
             Self::Js(server) => server.process.pid().to_string(),
+            Self::Samod(server) => server.pid().to_string(),
         }
     }
 }
@@ -422,10 +437,7 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 async fn run_one(server: Server, n: usize, config: &Config, ticks: f64) -> Figures {
     let dir: PathBuf = std::env::temp_dir().join(format!(
         "fieldbook-load-{}-{n}-{}",
-        match server {
-            Server::Relay => "relay",
-            Server::Js => "js",
-        },
+        server.key(),
         std::process::id()
     ));
     let _ = std::fs::remove_dir_all(&dir);
@@ -448,6 +460,11 @@ async fn run_one(server: Server, n: usize, config: &Config, ticks: f64) -> Figur
             let js = JsSyncServer::start(&dir).await;
             let url = js.url();
             (Running::Js(Box::new(js)), vec![url; n])
+        }
+        Server::Samod => {
+            let samod = SamodServer::start(env!("CARGO_BIN_EXE_samod-server"), &dir).await;
+            let url = samod.url();
+            (Running::Samod(samod), vec![url; n])
         }
     };
     let pid = running.pid();
@@ -593,20 +610,29 @@ fn main() {
     }
     for &n in &config.sizes {
         let find = |s| all.iter().find(|f| f.n == n && f.server == s);
-        if let (Some(relay), Some(js)) = (find(Server::Relay), find(Server::Js)) {
+        let Some(relay) = find(Server::Relay) else {
+            continue;
+        };
+        for other in [Server::Js, Server::Samod] {
+            let Some(other_figures) = find(other) else {
+                continue;
+            };
             let ratio = |a: Duration, b: Duration| b.as_secs_f64() / a.as_secs_f64().max(1e-9);
             println!(
-                "N={n}: JS sync server / fieldbook relay: latency p50 ×{:.2}, p99 ×{:.2}; server CPU ×{:.2}; RSS per connection ×{:.2}",
+                "N={n}: {} / fieldbook relay: latency p50 ×{:.2}, p99 ×{:.2}; server CPU ×{:.2}; RSS per connection ×{:.2}",
+                other.name(),
                 ratio(
                     percentile(&relay.latencies, 0.5),
-                    percentile(&js.latencies, 0.5)
+                    percentile(&other_figures.latencies, 0.5)
                 ),
                 ratio(
                     percentile(&relay.latencies, 0.99),
-                    percentile(&js.latencies, 0.99)
+                    percentile(&other_figures.latencies, 0.99)
                 ),
-                js.cpu / relay.cpu.max(1e-9),
-                (js.rss_loaded.saturating_sub(js.rss_idle)) as f64
+                other_figures.cpu / relay.cpu.max(1e-9),
+                (other_figures
+                    .rss_loaded
+                    .saturating_sub(other_figures.rss_idle)) as f64
                     / (relay.rss_loaded.saturating_sub(relay.rss_idle)).max(1) as f64,
             );
         }

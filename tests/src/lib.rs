@@ -28,6 +28,7 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 pub mod node;
 pub mod peer;
+pub mod samod_server;
 
 /// How long any wait may take before the test fails.
 pub const WAIT: Duration = Duration::from_secs(15);

@@ -1,8 +1,9 @@
-//! The protocol against automerge-repo implementations we did not write, from npm (install
-//! them with `npm ci --prefix tests/interop`; `cargo xtask test` does): the JS automerge-repo
+//! The protocol against automerge-repo implementations we did not write: from npm (install
+//! them with `npm ci --prefix tests/interop`; `cargo xtask test` does), the JS automerge-repo
 //! client (2.x, WebSocket adapter) syncs leads through our relay, and the core's `Client` syncs
-//! a lead with another core client through the published JS sync server. Node runs as child
-//! processes, killed on drop; every wait is bounded.
+//! a lead with another core client through the published JS sync server; from crates.io, the
+//! same through samod, the Rust automerge-repo. Servers and node run as child processes,
+//! killed on drop; every wait is bounded.
 
 use automerge::transaction::Transaction;
 use chrono::{SecondsFormat, Utc};
@@ -15,6 +16,7 @@ use fieldbook_server::relay::admin::random_actor;
 use fieldbook_server::relay::demo::demo_lead_id;
 use fieldbook_tests::node::{JsClient, JsSyncServer};
 use fieldbook_tests::peer::{Peer, pump_both};
+use fieldbook_tests::samod_server::SamodServer;
 use fieldbook_tests::*;
 use serde_json::json;
 
@@ -201,10 +203,24 @@ async fn core_clients_exchange_a_lead_through_the_js_sync_server() {
     node::interop_dir();
     let dir = data_dir("interop-js-server");
     let server = JsSyncServer::start(&dir).await;
+    exchange_a_lead_through(&server.url()).await;
+    assert!(server.process.finish().await.success());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn core_clients_exchange_a_lead_through_samod() {
+    let dir = data_dir("interop-samod");
+    let server = SamodServer::start(env!("CARGO_BIN_EXE_samod-server"), &dir).await;
+    exchange_a_lead_through(&server.url()).await;
+}
+
+/// Two of the core's clients exchange a lead through an automerge-repo server at `url` that
+/// announces nothing (peers name the documents they sync).
+async fn exchange_a_lead_through(url: &str) {
     let mut a = Peer::new("rust-a", "fieldbook-a");
     let mut b = Peer::new("rust-b", "fieldbook-b");
-    a.connect(&server.url()).await;
-    b.connect(&server.url()).await;
+    a.connect(url).await;
+    b.connect(url).await;
 
     // A lead made on A goes up.
     // automerge-repo 1.x (the published server's) drops messages about ids that are not UUIDs.
@@ -256,11 +272,11 @@ async fn core_clients_exchange_a_lead_through_the_js_sync_server() {
         .await;
 
     // A works offline and reconnects with its stored sync state: its first message carries the
-    // change (see `Link::assume_peer_has_shared_heads`), which the JS server applies and
+    // change (see `Link::assume_peer_has_shared_heads`), which the server applies and
     // forwards.
     a.disconnect();
     a.change(&id, append(attempt_event("a2", "r-yossi")));
-    a.connect(&server.url()).await;
+    a.connect(url).await;
     a.sync(id).await;
     pump_both(&mut a, &mut b, "A's offline change at B", |a, b| {
         event_of(b.doc(&id).unwrap(), "a2").is_some()
@@ -276,5 +292,4 @@ async fn core_clients_exchange_a_lead_through_the_js_sync_server() {
             peer.log.errors
         );
     }
-    assert!(server.process.finish().await.success());
 }
