@@ -69,6 +69,12 @@ export interface EngineOptions {
   online?: () => boolean;
   /** HTTP fetch for asking the relay why a connection was refused (tests). */
   fetch?: (url: string, init?: RequestInit) => Promise<Response>;
+  /**
+   * Whether the relay can be reached now, asked before each connection attempt. Default: the
+   * service worker's answer (GET /__fieldbook/reachable, public/sw-reachable.js) when a
+   * service worker controls the page, else `true`.
+   */
+  reachable?: () => Promise<boolean>;
 }
 
 /** How long opening took (ms), for the cold-start benchmark. */
@@ -89,6 +95,8 @@ export interface OpenTimings {
   summaries: number;
   summaryBytes: number;
   syncStates: number;
+  /** The first `facts()` call (wasm + conversion to JS objects), ms. */
+  facts?: number;
   /** The last `callQueue` call in wasm (ms) and its items. */
   callQueue?: number;
   callQueueItems?: number;
@@ -98,6 +106,17 @@ export interface OpenTimings {
 export const FRAME_BATCH = 256;
 /** Documents loaded from IndexedDB per queue job. */
 export const LOAD_BATCH = 128;
+/**
+ * While the relay cannot be reached (the service worker's check), look again at least this
+ * often: the check costs nothing and logs nothing, unlike a WebSocket attempt.
+ */
+export const REACHABILITY_RETRY_MS = 5_000;
+/** Repack once the journal holds this many entries, or a quarter of what is packed. */
+export const REPACK_MIN = 500;
+/** No repack in the first moments after opening (ms). */
+export const REPACK_SETTLE_MS = 5_000;
+/** Repack a smaller journal after this long without writes (ms). */
+export const REPACK_IDLE_MS = 10_000;
 
 const OPEN = 1;
 const CONNECTING = 0;
@@ -149,6 +168,16 @@ export function syncUrlWithToken(url: string, token: string): string {
   return u.toString();
 }
 
+/**
+ * Asks the service worker whether the relay can be reached (public/sw-reachable.js). Without a
+ * controlling service worker there is nobody to ask quietly: `true`, and the attempt decides.
+ */
+async function swReachable(fetcher: EngineOptions["fetch"]): Promise<boolean> {
+  if (typeof navigator === "undefined" || !navigator.serviceWorker?.controller || !fetcher) return true;
+  const response = await fetcher("/__fieldbook/reachable", { cache: "no-store" });
+  return response.headers.get("x-fieldbook-reachable") !== "0";
+}
+
 let wasmReady: Promise<unknown> | undefined;
 
 /** Initialises the wasm module once (a no-op when the host already did, e.g. `initSync`). */
@@ -174,18 +203,26 @@ export async function openEngine(session: Session, opts: EngineOptions = {}): Pr
   const t0 = performance.now();
   let wasmInit = 0;
   let dbOpen = 0;
-  const [, db] = await Promise.all([
+  let idbRead = 0;
+  // The wasm module compiles while the database opens and is read.
+  const [, { db, stored, readDetail }] = await Promise.all([
     initWasm().then(() => {
       wasmInit = mark("fieldbook:wasm-init", t0);
     }),
-    ReplicaDb.open(session.team, session.member, { indexedDB: opts.indexedDB }).then((db) => {
+    (async () => {
+      const db = await ReplicaDb.open(session.team, session.member, { indexedDB: opts.indexedDB });
       dbOpen = mark("fieldbook:db-open", t0);
-      return db;
-    }),
+      const t1 = performance.now();
+      try {
+        const { stored, timings } = await db.readReplica();
+        idbRead = mark("fieldbook:idb-read", t1);
+        return { db, stored, readDetail: timings };
+      } catch (error) {
+        db.close();
+        throw error;
+      }
+    })(),
   ]);
-  const t1 = performance.now();
-  const { stored, timings: readDetail } = await db.readReplica();
-  const idbRead = mark("fieldbook:idb-read", t1);
 
   const t2 = performance.now();
   let replica: Replica;
@@ -244,6 +281,9 @@ class EngineImpl implements Engine {
   private readonly isOnline: () => boolean;
   private readonly openSocket: SocketFactory | undefined;
   private readonly fetch: EngineOptions["fetch"];
+  private readonly reachable: () => Promise<boolean>;
+  /** A connection attempt is being prepared (the reachability check). */
+  private starting = false;
   private readonly url: string | undefined;
   private readonly backoff: { initialMs: number; maxMs: number };
   private readonly maxLoaded: number;
@@ -282,6 +322,15 @@ class EngineImpl implements Engine {
   private factsCache: LeadFacts[] | undefined;
   private teamCache: { team: Team | undefined } | undefined;
   private callQueueMeasures = 0;
+  private repackScheduled = false;
+  private repackArmedAt = -1;
+  private repackTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Summaries and sync states in the packs (after the last repack or at open). */
+  private packed = 0;
+  private readonly openedAt = performance.now();
+  private jobs = 0;
+  private jobsDone = 0;
+  private currentJob: string | undefined;
 
   private readonly onOnline = () => {
     this.refused = false;
@@ -301,6 +350,7 @@ class EngineImpl implements Engine {
     this.db = db;
     this.replica = replica;
     this.timings = timings;
+    this.packed = Math.max(0, timings.summaries + timings.syncStates - db.journalEntries);
     this.now = opts.now ?? Date.now;
     this.random = opts.random ?? Math.random;
     this.isOnline =
@@ -313,6 +363,7 @@ class EngineImpl implements Engine {
       this.url = syncUrlWithToken(opts.url ?? defaultSyncUrl(), session.token);
     }
     this.fetch = opts.fetch ?? (typeof fetch === "undefined" ? undefined : (url, init) => fetch(url, init));
+    this.reachable = opts.reachable ?? (() => swReachable(this.fetch));
     this.openSocket =
       opts.socket ?? (typeof WebSocket === "undefined" ? undefined : (url) => new WebSocket(url) as SocketLike);
   }
@@ -366,7 +417,11 @@ class EngineImpl implements Engine {
   }
 
   facts(): LeadFacts[] {
-    this.factsCache ??= this.replica.facts() as LeadFacts[];
+    if (!this.factsCache) {
+      const start = performance.now();
+      this.factsCache = this.replica.facts() as LeadFacts[];
+      this.timings.facts ??= performance.now() - start;
+    }
     return this.factsCache;
   }
 
@@ -438,6 +493,8 @@ class EngineImpl implements Engine {
     this.clearRetry();
     if (this.pollTimer !== undefined) clearTimeout(this.pollTimer);
     this.pollTimer = undefined;
+    if (this.repackTimer !== undefined) clearTimeout(this.repackTimer);
+    this.repackTimer = undefined;
     if (typeof window !== "undefined" && typeof window.removeEventListener === "function") {
       window.removeEventListener("online", this.onOnline);
       window.removeEventListener("offline", this.onOffline);
@@ -460,10 +517,39 @@ class EngineImpl implements Engine {
     return tail.then(() => (this.tail === tail && this.pendingLoads.size === 0 ? undefined : this.idle()));
   }
 
+  /** The engine's internals, for diagnosing a stalled sync (benchmarks, the console). */
+  debugState(): Record<string, unknown> {
+    return {
+      jobs: this.jobs,
+      jobsDone: this.jobsDone,
+      currentJob: this.currentJob,
+      received: this.received.length,
+      inboxScheduled: this.inboxScheduled,
+      pendingLoads: this.pendingLoads.size,
+      loadScheduled: this.loadScheduled,
+      pollAt: this.pollAt,
+      nextDeadline: this.replica.nextDeadline(),
+      socket: this.socket?.readyState,
+      replicaConnected: this.replicaSocket !== undefined,
+      attempt: this.attempt,
+      retryAt: this.retryAt,
+      lastError: this.lastError,
+      lru: this.lru.size,
+      journal: this.db.journalEntries,
+      packed: this.packed,
+      repackScheduled: this.repackScheduled,
+      status: this.replica.syncStatus(),
+    };
+  }
+
   // ---- the serial queue ----
 
-  private run<T>(job: () => Promise<T> | T): Promise<T> {
-    const result = this.tail.then(job);
+  private run<T>(job: () => Promise<T> | T, name = "job"): Promise<T> {
+    this.jobs++;
+    const result = this.tail.then(() => {
+      this.currentJob = name;
+      return job();
+    });
     this.tail = result.then(
       () => this.afterJob(),
       () => this.afterJob(),
@@ -472,10 +558,13 @@ class EngineImpl implements Engine {
   }
 
   private afterJob(): void {
+    this.jobsDone++;
+    this.currentJob = undefined;
     if (this.closed) return;
     try {
       this.trackProgress();
       this.evict();
+      this.maybeRepack();
       this.schedulePoll();
       this.emitSync();
     } catch (error) {
@@ -559,14 +648,14 @@ class EngineImpl implements Engine {
       }
       await this.loadDocs(ids);
       this.scheduleLoads();
-    }).catch((error) => this.storageFailed(error));
+    }, "load").catch((error) => this.storageFailed(error));
   }
 
   private enqueueFrame(socket: SocketLike, frame: Uint8Array): void {
     this.received.push({ socket, frame });
     if (this.inboxScheduled) return;
     this.inboxScheduled = true;
-    void this.run(() => this.drainInbox()).catch((error) => this.storageFailed(error));
+    void this.run(() => this.drainInbox(), "frames").catch((error) => this.storageFailed(error));
   }
 
   private async drainInbox(): Promise<void> {
@@ -574,7 +663,7 @@ class EngineImpl implements Engine {
     const batch = this.received.splice(0, FRAME_BATCH);
     if (this.received.length > 0) {
       this.inboxScheduled = true;
-      void this.run(() => this.drainInbox()).catch((error) => this.storageFailed(error));
+      void this.run(() => this.drainInbox(), "frames").catch((error) => this.storageFailed(error));
     }
     const effects = emptyEffects();
     const now = this.now();
@@ -619,14 +708,14 @@ class EngineImpl implements Engine {
       void this.run(async () => {
         this.pollScheduled = false;
         await this.carryOut(this.replica.poll(this.now()) as Effects, "relaxed");
-      }).catch((error) => this.storageFailed(error));
+      }, "poll").catch((error) => this.storageFailed(error));
     }, Math.max(0, deadline - this.now()));
   }
 
   // ---- the connection ----
 
   private startSocket(): void {
-    if (this.closed || this.url === undefined || !this.openSocket || this.socket) return;
+    if (this.closed || this.url === undefined || !this.openSocket || this.socket || this.starting) return;
     if (isExpired(this.session, this.now())) {
       this.lastError = "the login link has expired: ask your manager for a new one";
       this.emitSync();
@@ -639,6 +728,25 @@ class EngineImpl implements Engine {
       return;
     }
     this.clearRetry();
+    this.starting = true;
+    void this.reachable()
+      .catch(() => false)
+      .then((reachable) => {
+        this.starting = false;
+        if (this.closed || this.socket) return;
+        if (!reachable) {
+          // Offline (whatever navigator.onLine says) or the relay is down: look again soon,
+          // without an attempt that the browser would log as an error.
+          this.lastError = "the relay cannot be reached";
+          this.scheduleReconnect(REACHABILITY_RETRY_MS);
+          return;
+        }
+        this.openSocketNow();
+      });
+  }
+
+  private openSocketNow(): void {
+    if (this.closed || this.url === undefined || !this.openSocket || this.socket) return;
     let socket: SocketLike;
     try {
       socket = this.openSocket(this.url);
@@ -659,7 +767,7 @@ class EngineImpl implements Engine {
         this.progressTotal = 0;
         this.lastInFlight = 0;
         await this.carryOut(this.replica.connect(this.now()) as Effects, "relaxed");
-      }).catch((error) => this.storageFailed(error));
+      }, "connect").catch((error) => this.storageFailed(error));
     };
     socket.onmessage = (event: MessageEvent) => {
       if (!(event.data instanceof ArrayBuffer)) {
@@ -717,13 +825,13 @@ class EngineImpl implements Engine {
     }
   }
 
-  private scheduleReconnect(): void {
+  private scheduleReconnect(capMs: number = this.backoff.maxMs): void {
     this.clearRetry();
     if (this.closed || this.refused || this.socket || !this.isOnline()) {
       this.emitSync();
       return;
     }
-    const base = Math.min(this.backoff.maxMs, this.backoff.initialMs * 2 ** this.attempt);
+    const base = Math.min(capMs, this.backoff.maxMs, this.backoff.initialMs * 2 ** this.attempt);
     // Jitter: a relay restart does not see every device come back in the same instant.
     const delay = Math.round(base / 2 + (this.random() * base) / 2);
     this.attempt++;
@@ -743,6 +851,47 @@ class EngineImpl implements Engine {
   }
 
   // ---- bookkeeping ----
+
+  /**
+   * Keeps the journal of summaries and sync states short (see idb.ts): a repack when it
+   * reaches a quarter of what is packed (so a first sync repacks O(log n) times), and after
+   * a quiet spell.
+   */
+  private maybeRepack(): void {
+    const journal = this.db.journalEntries;
+    if (journal === 0 || this.repackScheduled || this.closed) return;
+    // Not in the first seconds after opening: the first screen renders then.
+    const settleIn = this.openedAt + REPACK_SETTLE_MS - performance.now();
+    if (settleIn <= 0 && journal >= Math.max(REPACK_MIN, this.packed / 4)) {
+      this.scheduleRepack();
+      return;
+    }
+    // Otherwise after a quiet spell: the timer restarts only when something was written.
+    if (this.repackTimer !== undefined && journal === this.repackArmedAt) return;
+    if (this.repackTimer !== undefined) clearTimeout(this.repackTimer);
+    this.repackArmedAt = journal;
+    this.repackTimer = setTimeout(() => {
+      this.repackTimer = undefined;
+      if (this.db.journalEntries > 0) this.scheduleRepack();
+    }, Math.max(settleIn, REPACK_IDLE_MS));
+  }
+
+  private scheduleRepack(): void {
+    if (this.repackScheduled || this.closed) return;
+    this.repackScheduled = true;
+    if (this.repackTimer !== undefined) clearTimeout(this.repackTimer);
+    this.repackTimer = undefined;
+    void this.run(async () => {
+      this.repackScheduled = false;
+      try {
+        const result = await this.db.repack();
+        this.packed = result.summaries + result.syncStates;
+      } catch (error) {
+        // Not fatal: the journal keeps everything; the next repack tries again.
+        console.warn("fieldbook: repacking summaries failed:", describe(error));
+      }
+    }, "repack");
+  }
 
   private trackProgress(): void {
     if (!this.replicaSocket) return;

@@ -352,7 +352,27 @@ describe("engine: connection", () => {
     expect(engine.syncInfo()).toMatchObject({ state: "offline", unsynced: 1 });
     online = true;
     win.dispatchEvent(new Event("online"));
-    expect(FakeSocket.all.length).toBe(1);
+    await until(() => FakeSocket.all.length === 1);
+  });
+
+  it("makes no attempt while the relay cannot be reached, and looks again within 5 s", async () => {
+    const clock = Date.UTC(2026, 10, 23, 9, 0, 0);
+    let reachable = false;
+    const engine = await withTeam(
+      socketOpts({
+        now: () => clock,
+        backoff: { initialMs: 20_000, maxMs: 30_000 },
+        reachable: async () => reachable,
+      }),
+    );
+    await until(() => engine.syncInfo().retryAt !== undefined);
+    expect(FakeSocket.all.length).toBe(0);
+    expect(engine.syncInfo()).toMatchObject({ state: "offline", lastError: "the relay cannot be reached" });
+    // random() = 1: the whole capped delay.
+    expect(engine.syncInfo().retryAt! - clock).toBe(5_000);
+    reachable = true;
+    engine.reconnect();
+    await until(() => FakeSocket.all.length === 1);
   });
 
   it("closes the socket when the browser goes offline, and does not retry until online", async () => {
@@ -367,7 +387,7 @@ describe("engine: connection", () => {
     expect(engine.syncInfo().state).toBe("offline");
     online = true;
     win.dispatchEvent(new Event("online"));
-    expect(FakeSocket.all.length).toBe(2);
+    await until(() => FakeSocket.all.length === 2);
   });
 
   it("reconnect() skips the backoff wait", async () => {
@@ -376,7 +396,7 @@ describe("engine: connection", () => {
     await until(() => engine.syncInfo().retryAt !== undefined);
     expect(engine.syncInfo().retryAt).toBeGreaterThan(Date.now() + 1000);
     engine.reconnect();
-    expect(FakeSocket.all.length).toBe(2);
+    await until(() => FakeSocket.all.length === 2);
   });
 
   it("stops retrying when the relay refuses the token, and says why", async () => {
@@ -398,7 +418,7 @@ describe("engine: connection", () => {
     expect(FakeSocket.all.length).toBe(1);
     // The user (or the browser coming online) asks again.
     engine.reconnect();
-    expect(FakeSocket.all.length).toBe(2);
+    await until(() => FakeSocket.all.length === 2);
   });
 
   it("shows the relay's close reason", async () => {

@@ -128,8 +128,8 @@ describe("ReplicaDb", () => {
     const bad: Write[] = [
       { op: "summary", doc: "a", bytes: enc("2") },
       { op: "append", doc: "d", bytes: enc("3") },
-      // Not a valid IndexedDB key: the put fails and the transaction aborts.
-      { op: "syncState", doc: null as unknown as string, bytes: enc("4") },
+      // Not a valid IndexedDB key: the put throws and the transaction aborts.
+      { op: "replace", doc: null as unknown as string, bytes: enc("4") },
     ];
     await expect(db.write(bad)).rejects.toBeTruthy();
     const { stored } = await db.readReplica();
@@ -146,6 +146,67 @@ describe("ReplicaDb", () => {
     expect(dec(stored.summaries[0]?.[1])).toBe("durable");
     db.close();
     other.close();
+  });
+
+  it("repacks the journal into the packs without changing what is read", async () => {
+    const db = await open();
+    const writes: Write[] = [];
+    for (let i = 0; i < 30; i++) {
+      writes.push({ op: "summary", doc: `lead${String(i).padStart(2, "0")}`, bytes: enc(`s${i}`) });
+      writes.push({ op: "syncState", doc: `lead${String(i).padStart(2, "0")}`, bytes: enc(`t${i}`) });
+    }
+    await db.write(writes);
+    expect(db.journalEntries).toBe(60);
+    const before = (await db.readReplica()).stored;
+    expect(await db.repack()).toEqual({ summaries: 30, syncStates: 30, journal: 60 });
+    expect(db.journalEntries).toBe(0);
+    let read = await db.readReplica();
+    expect(read.timings.journalEntries).toBe(0);
+    const plain = (s: typeof before) => ({
+      summaries: s.summaries.map(([k, v]) => [k, dec(v)]),
+      syncStates: s.syncStates.map(([k, v]) => [k, dec(v)]),
+    });
+    expect(plain(read.stored)).toEqual(plain(before));
+
+    // Newer values in the journal win over the pack; new documents come after the packed ones.
+    await db.write([
+      { op: "summary", doc: "lead05", bytes: enc("s5-new") },
+      { op: "summary", doc: "zz-new", bytes: enc("new") },
+    ]);
+    read = await db.readReplica();
+    expect(read.timings.journalEntries).toBe(2);
+    const summaries = read.stored.summaries.map(([k, v]) => [k, dec(v)]);
+    expect(summaries.length).toBe(31);
+    expect(summaries[5]).toEqual(["lead05", "s5-new"]);
+    expect(summaries[30]).toEqual(["zz-new", "new"]);
+    await db.repack();
+    expect(plain((await db.readReplica()).stored)).toEqual(plain(read.stored));
+    db.close();
+  });
+
+  it("migrates a version 1 database (a record per summary and sync state)", async () => {
+    const v1 = await new Promise<IDBDatabase>((resolve, reject) => {
+      const req = factory.open(dbName("demo", "r-yossi"), 1);
+      req.onupgradeneeded = () => {
+        for (const store of ["chunks", "summaries", "syncStates", "meta"]) req.result.createObjectStore(store);
+      };
+      req.onsuccess = () => resolve(req.result);
+      req.onerror = () => reject(req.error);
+    });
+    const tx = v1.transaction(["summaries", "syncStates", "chunks"], "readwrite");
+    tx.objectStore("summaries").put(enc("S1"), "lead1");
+    tx.objectStore("syncStates").put(enc("T1"), "lead1");
+    tx.objectStore("chunks").put([enc("doc")], "lead1");
+    await new Promise((r) => (tx.oncomplete = r));
+    v1.close();
+
+    const db = await open();
+    const { stored } = await db.readReplica();
+    expect(stored.summaries.map(([k, v]) => [k, dec(v)])).toEqual([["lead1", "S1"]]);
+    expect(stored.syncStates.map(([k, v]) => [k, dec(v)])).toEqual([["lead1", "T1"]]);
+    expect(dec((await db.load(["lead1"])).get("lead1"))).toBe("doc");
+    expect([...db.db.objectStoreNames].sort()).toEqual(["chunks", "journal", "meta", "packs"]);
+    db.close();
   });
 
   it("deletes the database of a member", async () => {
