@@ -20,6 +20,11 @@ export default defineConfig({
         icons: [{ src: "icon.svg", sizes: "any", type: "image/svg+xml" }],
       },
       workbox: {
+        // The page that installed the worker is controlled at once, old precaches are removed.
+        clientsClaim: true,
+        cleanupOutdatedCaches: true,
+        // GET /__fieldbook/reachable: can the relay be reached now (public/sw-reachable.js)?
+        importScripts: ["sw-reachable.js"],
         globPatterns: ["**/*.{js,css,html,wasm,svg,webmanifest}"],
         maximumFileSizeToCacheInBytes: 8 * 1024 * 1024,
         navigateFallback: "/index.html",
