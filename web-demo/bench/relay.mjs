@@ -73,10 +73,11 @@ export async function startRelay(data, extra = [], { bin = relayBinary() } = {})
     const timer = setTimeout(() => reject(new Error(`the relay did not start:\n${stderr}`)), 30_000);
     child.stdout.on("data", (chunk) => {
       out += chunk;
-      const match = out.match(/https?:\/\/[0-9.:]+/);
+      // The first stdout line: "listening on 127.0.0.1:PORT".
+      const match = out.match(/listening on ([0-9.]+:[0-9]+)/);
       if (match) {
         clearTimeout(timer);
-        resolve(match[0]);
+        resolve(`http://${match[1]}`);
       }
     });
     child.on("exit", (code) => {
