@@ -178,6 +178,49 @@ async function swReachable(fetcher: EngineOptions["fetch"]): Promise<boolean> {
   return response.headers.get("x-fieldbook-reachable") !== "0";
 }
 
+/** The version of the core's stored summary this file can read (core SUMMARY_VERSION). */
+const SUMMARY_JSON_VERSION = 1;
+
+/**
+ * The facts of stored summaries, decoded in JS: the core stores a summary as JSON
+ * `{v, playbook, heads, synced, chunks, undecodable, facts}` (ARCHITECTURE.md, "The summary is
+ * LeadFacts + heads …") and `facts` is exactly the JSON the binding would convert. One
+ * JSON.parse of all of them takes ~50–100 ms for 10,000 leads where `Replica.facts()` takes
+ * ~170–330 ms (bench/coldstart.mjs). Returns undefined (the caller asks the replica) for any
+ * summary of another version or encoding.
+ */
+export function decodeFacts(summaries: readonly [string, Uint8Array][]): LeadFacts[] | undefined {
+  try {
+    let size = 2;
+    for (const [, bytes] of summaries) size += bytes.byteLength + 1;
+    const joined = new Uint8Array(size);
+    joined[0] = 0x5b; // [
+    let at = 1;
+    summaries.forEach(([, bytes], i) => {
+      joined.set(bytes, at);
+      at += bytes.byteLength;
+      if (i < summaries.length - 1) joined[at++] = 0x2c; // ,
+    });
+    joined[at++] = 0x5d; // ]
+    const all = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(joined.subarray(0, at))) as {
+      v?: unknown;
+      facts?: LeadFacts;
+    }[];
+    if (!Array.isArray(all) || all.length !== summaries.length) return undefined;
+    const facts: LeadFacts[] = new Array(all.length);
+    for (let i = 0; i < all.length; i++) {
+      const summary = all[i];
+      if (summary?.v !== SUMMARY_JSON_VERSION || typeof summary.facts !== "object" || summary.facts === null) {
+        return undefined;
+      }
+      facts[i] = summary.facts;
+    }
+    return facts;
+  } catch {
+    return undefined;
+  }
+}
+
 let wasmReady: Promise<unknown> | undefined;
 
 /** Initialises the wasm module once (a no-op when the host already did, e.g. `initSync`). */
@@ -254,7 +297,7 @@ export async function openEngine(session: Session, opts: EngineOptions = {}): Pr
     total: 0,
     ...storedSize(stored),
   };
-  const engine = new EngineImpl(session, db, replica, opts, timings);
+  const engine = new EngineImpl(session, db, replica, opts, timings, stored.summaries);
   const t3 = performance.now();
   await engine.start(replica.openEffects() as Effects);
   timings.openEffects = mark("fieldbook:open-effects", t3);
@@ -320,6 +363,13 @@ class EngineImpl implements Engine {
   private lastInFlight = 0;
   private lastSyncJson = "";
   private factsCache: LeadFacts[] | undefined;
+  /**
+   * The summaries `Replica.open` was given, in its order, until the replica changes one: the
+   * first `facts()` decodes them in JS (see decodeFacts) instead of converting every fact out
+   * of wasm.
+   */
+  private openSummaries: [string, Uint8Array][] | undefined;
+  private factsDecoded = false;
   private teamCache: { team: Team | undefined } | undefined;
   private callQueueMeasures = 0;
   private repackScheduled = false;
@@ -345,7 +395,15 @@ class EngineImpl implements Engine {
     this.emitSync();
   };
 
-  constructor(session: Session, db: ReplicaDb, replica: Replica, opts: EngineOptions, timings: OpenTimings) {
+  constructor(
+    session: Session,
+    db: ReplicaDb,
+    replica: Replica,
+    opts: EngineOptions,
+    timings: OpenTimings,
+    openSummaries?: [string, Uint8Array][],
+  ) {
+    this.openSummaries = openSummaries;
     this.session = session;
     this.db = db;
     this.replica = replica;
@@ -419,7 +477,11 @@ class EngineImpl implements Engine {
   facts(): LeadFacts[] {
     if (!this.factsCache) {
       const start = performance.now();
-      this.factsCache = this.replica.facts() as LeadFacts[];
+      const opened = this.openSummaries;
+      this.openSummaries = undefined;
+      const decoded = opened && decodeFacts(opened);
+      this.factsDecoded = decoded !== undefined;
+      this.factsCache = decoded ?? (this.replica.facts() as LeadFacts[]);
       this.timings.facts ??= performance.now() - start;
     }
     return this.factsCache;
@@ -430,6 +492,17 @@ class EngineImpl implements Engine {
     const queue = (this.replica.callQueue(now) as CallQueue | null | undefined) ?? undefined;
     const end = performance.now();
     this.timings.callQueue = end - start;
+    // Facts decoded in JS must be the replica's list, in its order (items index it).
+    if (queue && this.factsCache && this.factsDecoded) {
+      for (const item of queue.items.slice(0, 16)) {
+        if (this.factsCache[item.lead_idx]?.id !== item.lead) {
+          console.warn("fieldbook: facts decoded at open disagree with the replica; reading them from wasm");
+          this.factsCache = undefined;
+          this.factsDecoded = false;
+          break;
+        }
+      }
+    }
     this.timings.callQueueItems = (queue as { items?: unknown[] } | undefined)?.items?.length;
     if (this.callQueueMeasures < 20) {
       this.callQueueMeasures++;
@@ -621,10 +694,12 @@ class EngineImpl implements Engine {
     if (effects.teamChanged) {
       this.teamCache = undefined;
       this.factsCache = undefined;
+      this.openSummaries = undefined;
       this.emit({ type: "team" });
     }
     if (effects.changed.length > 0) {
       this.factsCache = undefined;
+      this.openSummaries = undefined;
       const ids = [...new Set(effects.changed)];
       for (const id of ids) this.touch(id);
       this.emit({ type: "leads", ids });

@@ -9,7 +9,7 @@ import { IDBFactory } from "fake-indexeddb";
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { initSync } from "../../wasm/fieldbook_wasm";
 import type { Engine, EngineEvent, Session } from "../api";
-import { openEngine, type EngineOptions, type SocketLike } from "../engine";
+import { decodeFacts, openEngine, type EngineOptions, type SocketLike } from "../engine";
 import { ReplicaDb } from "../idb";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -135,6 +135,52 @@ describe("engine: storage", () => {
     engines = [];
     engine = await open();
     expect((await engine.lead(id)).lead.events.length).toBe(2);
+  });
+
+  it("decodes the stored facts at open exactly as the replica converts them", async () => {
+    let engine = await withTeam();
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      ids.push(await engine.createLead({ ...newLead, company: `שמש ${i} בע"מ`, contact: `Dana ${i}` } as never));
+    }
+    await engine.apply(ids[1], { type: "log_attempt", channel: "call", outcome: "voicemail" });
+    await engine.apply(ids[2], {
+      type: "log_conversation",
+      kind: "call",
+      notes: "wants numbers",
+      needs: "lower bills",
+      ended: "next_step",
+      next_step: { kind: "visit", due: new Date(Date.now() + 86_400_000).toISOString(), agreed: true },
+    } as never);
+    engine.close();
+    engines = [];
+
+    engine = await open();
+    const internals = engine as unknown as { replica: { facts(): unknown }; factsDecoded: boolean };
+    const facts = engine.facts();
+    expect(internals.factsDecoded).toBe(true);
+    expect(facts).toEqual(internals.replica.facts());
+    expect(JSON.stringify(facts)).toBe(JSON.stringify(internals.replica.facts()));
+    expect(facts.map((f) => f.id).sort()).toEqual([...ids].sort());
+    // The queue's indexes point into the decoded list.
+    const queue = engine.callQueue()!;
+    expect(queue.items.length).toBeGreaterThan(0);
+    for (const item of queue.items) expect(facts[item.lead_idx].id).toBe(item.lead);
+    expect(internals.factsDecoded).toBe(true);
+
+    // After a change the replica's own list is used.
+    await engine.apply(ids[0], { type: "log_attempt", channel: "call", outcome: "busy" });
+    expect(engine.facts()).toEqual(internals.replica.facts());
+    expect(internals.factsDecoded).toBe(false);
+  });
+
+  it("leaves summaries it cannot read to the replica", () => {
+    const enc = (s: string) => new TextEncoder().encode(s);
+    expect(decodeFacts([["a", enc('{"v":1,"facts":{"id":"a"}}')]])).toEqual([{ id: "a" }]);
+    expect(decodeFacts([])).toEqual([]);
+    expect(decodeFacts([["a", enc('{"v":2,"facts":{"id":"a"}}')]])).toBeUndefined();
+    expect(decodeFacts([["a", enc('{"v":1}')]])).toBeUndefined();
+    expect(decodeFacts([["a", new Uint8Array([0x92, 0x01, 0xff])]])).toBeUndefined();
   });
 
   it("rejects an invalid command with the field, and writes nothing", async () => {
