@@ -317,11 +317,11 @@ async function main() {
     ["callQueue, warm, median of 20", "callQueueMedian"],
   ];
   const cell = (xs) => `${fmt(median(xs))} [${fmt(Math.min(...xs))}–${fmt(Math.max(...xs))}]`;
-  console.log(`${"".padEnd(46)}${"online (no relay)".padEnd(28)}offline (service worker)`);
+  console.log(`${"".padEnd(52)}${"online (no relay)".padEnd(28)}offline (service worker)`);
   for (const [label, key] of rows) {
     const on = results.online.map((r) => r[key]).filter((x) => x !== undefined);
     const off = results.offline.map((r) => r[key]).filter((x) => x !== undefined);
-    console.log(`${label.padEnd(46)}${(on.length ? cell(on) : "—").padEnd(28)}${off.length ? cell(off) : "—"}`);
+    console.log(`${label.padEnd(52)}${(on.length ? cell(on) : "—").padEnd(28)}${off.length ? cell(off) : "—"}`);
   }
 }
 

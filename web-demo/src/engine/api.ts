@@ -13,6 +13,7 @@ import type {
   LeadState,
   NewLead,
   Team,
+  TeamCommand,
 } from "../wasm/fieldbook_wasm";
 
 export type Role = "admin" | "manager" | "rep";
@@ -68,6 +69,12 @@ export interface Engine {
   createLead(input: Omit<NewLead, "id">): Promise<string>;
   /** Resolves after the change is durable in IndexedDB; rejects with FieldbookError. */
   apply(id: string, command: LeadCommand): Promise<void>;
+  /**
+   * Changes the team document (the playbook; managers and admins). Resolves after the change
+   * is durable in IndexedDB; rejects with FieldbookError (`not_allowed` for a rep). Added after
+   * the first version of this contract: optional, so that other implementations still fit.
+   */
+  applyTeam?(command: TeamCommand): Promise<void>;
   /** Reconnect now (skips the backoff wait). */
   reconnect(): void;
   /** Close the socket and stop timers (sign-out, tests). */

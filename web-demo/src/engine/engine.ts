@@ -17,6 +17,7 @@ import type {
   LeadFacts,
   NewLead,
   Team,
+  TeamCommand,
 } from "../wasm/fieldbook_wasm";
 import type { Engine, EngineEvent, LeadView, Session, SyncInfo } from "./api";
 import { ReplicaDb, type ReadTimings, type StoredReplica, type Write } from "./idb";
@@ -525,7 +526,7 @@ class EngineImpl implements Engine {
 
   lead(id: string): Promise<LeadView> {
     return this.run(async () => {
-      const view = (await this.withLoaded(id, () => this.replica.lead(id))) as LeadView;
+      const view = (await this.withLoaded(id, () => this.replica.lead(id, this.now()))) as LeadView;
       this.touch(id);
       return view;
     });
@@ -551,6 +552,12 @@ class EngineImpl implements Engine {
       this.touch(id);
       await this.carryOut(effects, "strict");
     });
+  }
+
+  applyTeam(command: TeamCommand): Promise<void> {
+    return this.run(async () => {
+      await this.carryOut(this.replica.applyTeam(command, this.now()) as Effects, "strict");
+    }, "applyTeam");
   }
 
   reconnect(): void {

@@ -205,6 +205,34 @@ describe("engine: storage", () => {
     db.close();
   });
 
+  it("lets a manager change the playbook (durable, tells the screens) and refuses a rep", async () => {
+    const rep = await withTeam();
+    const team = rep.team()!;
+    const playbook = { ...team.playbook, cadence: { ...team.playbook.cadence, max_attempts: team.playbook.cadence.max_attempts + 1 } };
+    await expect(rep.applyTeam!({ type: "set_playbook", playbook })).rejects.toMatchObject({ kind: "not_allowed" });
+    rep.close();
+    engines = [];
+
+    const managerSession = { ...session, member: "m-dana", role: "manager" as const };
+    const first = await openEngine(managerSession, { url: null, indexedDB: factory });
+    first.close();
+    const db = await ReplicaDb.open("demo", "m-dana", { indexedDB: factory });
+    await db.write([{ op: "replace", doc: db.docIds!.teamDoc, bytes: new Uint8Array(TEAM_DOC) }]);
+    db.close();
+    let manager = await openEngine(managerSession, { url: null, indexedDB: factory });
+    engines.push(manager);
+    const events: EngineEvent[] = [];
+    manager.subscribe((e) => events.push(e));
+    await manager.applyTeam!({ type: "set_playbook", playbook });
+    expect(events).toContainEqual({ type: "team" });
+    expect(manager.team()!.playbook.cadence.max_attempts).toBe(playbook.cadence.max_attempts);
+    manager.close();
+    engines = [];
+    manager = await openEngine(managerSession, { url: null, indexedDB: factory });
+    engines.push(manager);
+    expect(manager.team()!.playbook.cadence.max_attempts).toBe(playbook.cadence.max_attempts);
+  });
+
   it("rejects a command on an unknown lead", async () => {
     const engine = await withTeam();
     await expect(
