@@ -299,8 +299,16 @@ async fn rep(i: usize, n: usize, url: String, period: Duration, shared: Arc<Shar
     let id = lead_id(n, i);
     peer.insert(id, lead_doc(id, &member));
     peer.sync(id).await;
-    peer.pump_until("the lead's upload", |p| p.log.synced.contains(&id))
-        .await;
+    // Some servers take long to take a thousand new documents at once: wait up to the setup
+    // limit, answering pings meanwhile.
+    let deadline = Instant::now() + SETUP_LIMIT;
+    while !peer.log.synced.contains(&id) {
+        if Instant::now() >= deadline || !peer.connected() {
+            // The run reports the setup as unfinished.
+            return peer.log;
+        }
+        peer.step(Instant::now() + Duration::from_millis(100)).await;
+    }
     shared.uploaded.fetch_add(1, Ordering::SeqCst);
     let (start, end) = idle_until_run(&mut peer, &shared).await;
     // Changes spread evenly over the period.
@@ -434,7 +442,8 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[idx]
 }
 
-async fn run_one(server: Server, n: usize, config: &Config, ticks: f64) -> Figures {
+/// One run; `Err` when the server did not let the devices set up within [`SETUP_LIMIT`].
+async fn run_one(server: Server, n: usize, config: &Config, ticks: f64) -> Result<Figures, String> {
     let dir: PathBuf = std::env::temp_dir().join(format!(
         "fieldbook-load-{}-{n}-{}",
         server.key(),
@@ -485,20 +494,30 @@ async fn run_one(server: Server, n: usize, config: &Config, ticks: f64) -> Figur
         .collect();
     let deadline = Instant::now() + SETUP_LIMIT;
     while shared.uploaded.load(Ordering::SeqCst) < n - 1 {
-        assert!(
-            Instant::now() < deadline,
-            "{} of {} reps uploaded their lead in {SETUP_LIMIT:?}",
-            shared.uploaded.load(Ordering::SeqCst),
-            n - 1
-        );
+        if Instant::now() >= deadline {
+            reps.iter().for_each(|r| r.abort());
+            let _ = std::fs::remove_dir_all(&dir);
+            return Err(format!(
+                "setup did not finish: {} of {} reps had uploaded their lead after {SETUP_LIMIT:?}",
+                shared.uploaded.load(Ordering::SeqCst),
+                n - 1
+            ));
+        }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let (subscribed_tx, subscribed_rx) = tokio::sync::oneshot::channel();
     let manager = tokio::spawn(manager(n, urls[0].clone(), shared.clone(), subscribed_tx));
-    tokio::time::timeout(SETUP_LIMIT, subscribed_rx)
-        .await
-        .expect("the manager subscribes in time")
-        .unwrap();
+    if !matches!(
+        tokio::time::timeout(SETUP_LIMIT, subscribed_rx).await,
+        Ok(Ok(()))
+    ) {
+        reps.iter().for_each(|r| r.abort());
+        manager.abort();
+        let _ = std::fs::remove_dir_all(&dir);
+        return Err(format!(
+            "setup did not finish: the manager did not get every lead in {SETUP_LIMIT:?}"
+        ));
+    }
     let setup = setup_started.elapsed();
     // Let the index writes of the setup settle before measuring.
     tokio::time::sleep(Duration::from_secs(1)).await;
@@ -529,7 +548,7 @@ async fn run_one(server: Server, n: usize, config: &Config, ticks: f64) -> Figur
     latencies.sort();
     drop(running);
     let _ = std::fs::remove_dir_all(&dir);
-    Figures {
+    Ok(Figures {
         server,
         n,
         setup,
@@ -543,7 +562,7 @@ async fn run_one(server: Server, n: usize, config: &Config, ticks: f64) -> Figur
         frames_out,
         frames_in,
         errors,
-    }
+    })
 }
 
 fn print(f: &Figures) {
@@ -603,9 +622,13 @@ fn main() {
     let mut all = Vec::new();
     for &n in &config.sizes {
         for &server in &config.servers {
-            let figures = runtime.block_on(run_one(server, n, &config, ticks));
-            print(&figures);
-            all.push(figures);
+            match runtime.block_on(run_one(server, n, &config, ticks)) {
+                Ok(figures) => {
+                    print(&figures);
+                    all.push(figures);
+                }
+                Err(reason) => println!("{:<15} N={n:<5} {reason}", server.name()),
+            }
         }
     }
     for &n in &config.sizes {
