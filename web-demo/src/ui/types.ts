@@ -16,6 +16,7 @@ export type {
   Money,
   NewLead,
   Period,
+  Playbook,
   RefusalReport,
   Team,
   Tier as TierName,

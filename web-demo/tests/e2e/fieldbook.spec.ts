@@ -255,3 +255,56 @@ test("the manager's analytics render the core's refusal matrix, funnel, speed to
   await expect(analytics.getByTestId("speed")).toContainText("Median to first attempt");
   await expect(analytics.getByTestId("tiers")).toContainText("Customer tiers");
 });
+
+test("a manager changes the playbook (the core refuses 0 attempts at that field); a rep sees it read-only after sync", async ({ app }) => {
+  const manager = await app.signIn("m-dana", { lang: "en" });
+  const { page } = manager;
+  await syncState(page, "online");
+  await page.locator('[data-nav="settings"]').click();
+  const card = page.getByTestId("playbook");
+  await expect(card).toHaveAttribute("data-editable", "true");
+  await expect(card.getByTestId("playbook-readonly")).toHaveCount(0);
+  const form = card.getByTestId("playbook-form");
+  const max = form.locator('input[name="playbook.cadence.max_attempts"]');
+  await expect(max).toBeEditable();
+  const before = Number(await max.inputValue());
+  expect(before).toBeGreaterThan(0);
+  const next = String(before + 3);
+
+  await max.fill(next);
+  await form.getByTestId("save-playbook").click();
+  await expect(form.getByTestId("playbook-saved")).toBeVisible();
+  await expect(max).toHaveValue(next);
+  await expect(page.getByTestId("sync")).toHaveAttribute("data-unsynced", "0", { timeout: 30_000 });
+
+  // 0 attempts: the core refuses and names the field; the app shows its message there.
+  await max.fill("0");
+  await form.getByTestId("save-playbook").click();
+  const refusal = form.getByTestId("error-playbook.cadence.max_attempts");
+  await expect(refusal).toContainText("at least 1");
+  await expect(refusal).toHaveAttribute("data-field", "playbook.cadence.max_attempts");
+  const field = form.locator('.field[data-field="playbook.cadence.max_attempts"]');
+  await expect(field).toContainText("at least 1");
+  await expect(field).toHaveClass(/field-invalid/);
+  await expect(field.locator("input")).toHaveValue("0");
+  await expect(form.getByTestId("form-error")).toHaveCount(0);
+  await expect(form.getByTestId("playbook-saved")).toHaveCount(0);
+  // Nothing was written: nothing to sync, and the stored playbook still has the saved value.
+  await expect(page.getByTestId("sync")).toHaveAttribute("data-unsynced", "0");
+  await page.reload();
+  await expect(page.getByTestId("playbook-form").locator('input[name="playbook.cadence.max_attempts"]')).toHaveValue(next);
+  await expect(page.getByTestId("playbook-form").getByRole("alert")).toHaveCount(0);
+
+  // A rep: the same playbook, read-only, with the notice; the manager's value after sync.
+  const rep = await app.signIn("r-yossi", { lang: "en" });
+  await syncState(rep.page, "online");
+  await rep.page.locator('[data-nav="settings"]').click();
+  const repCard = rep.page.getByTestId("playbook");
+  await expect(repCard).toHaveAttribute("data-editable", "false");
+  await expect(repCard.getByTestId("playbook-readonly")).toContainText("read-only");
+  const repMax = repCard.locator('input[name="playbook.cadence.max_attempts"]');
+  await expect(repMax).toHaveValue(next, { timeout: 30_000 });
+  await expect(repMax).toBeDisabled();
+  await expect(repCard.locator('input[name="playbook.day_plan.buffer_minutes"]')).toBeDisabled();
+  await expect(repCard.getByTestId("save-playbook")).toHaveCount(0);
+});

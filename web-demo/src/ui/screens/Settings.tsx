@@ -1,25 +1,105 @@
+import type { ComponentChildren } from "preact";
+import { useEffect, useRef, useState } from "preact/hooks";
 import { useI18n, LANGS, type Lang } from "../../i18n";
-import { enumLabel, reasonLabel, statusLabel } from "../labels";
+import { Field, FormError } from "../components/Form";
+import { useEngine } from "../engine-hooks";
+import { errorAt, toShownError, type ShownError } from "../errors";
+import { enumLabel, reasonLabel } from "../labels";
 import { useMe } from "../me";
+import type { Playbook } from "../types";
 
-interface PlaybookNumbers {
-  working_week?: { days?: string[]; start?: string; end?: string };
-  speed_to_lead?: { respond_within_minutes: number; decaying_after_hours: number; stale_after_hours: number };
-  cadence?: { max_attempts: number };
-  follow_ups?: { first_conversation_days: number; needs_time_days: number };
-  at_risk?: { going_cold_days: number; postponements_for_final_answer: number };
-  nurture_every_days?: number;
-  dormant_after_days?: number;
-  tiers?: { visit_every_days?: { a: number; b: number; c: number } };
-  day_plan?: { default_visit_minutes: number; buffer_minutes: number; max_visits: number };
+// The playbook as the core serialises it. The generated d.ts types `speed_to_lead` with the
+// analytics report of the same name (two Rust types called `SpeedToLead`); the playbook's are
+// these thresholds.
+interface SpeedThresholds {
+  respond_within_minutes: number;
+  decaying_after_hours: number;
+  stale_after_hours: number;
+}
+type Book = Omit<Playbook, "speed_to_lead"> & { speed_to_lead: SpeedThresholds };
+
+/**
+ * The manager's edits: a copy of the playbook (labels, choices) and the text of every number
+ * input touched, by path. The numbers are converted only on Save and without judging them: the
+ * core refuses what does not decode (`bad_input`) or is not valid (`invalid`, with the field).
+ */
+interface Draft {
+  book: Book;
+  texts: Record<string, string>;
+}
+
+const GAPS = "cadence.gap_working_days";
+/** Sunday first: 2024-01-07 was a Sunday. */
+const WEEK = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"] as const;
+const WEIGHTS = [
+  "revenue",
+  "gross_profit",
+  "growth_potential",
+  "churn_risk",
+  "payment_terms",
+  "product_breadth",
+  "tenure",
+] as const;
+
+function getPath(o: unknown, path: string): unknown {
+  return path.split(".").reduce<unknown>((v, k) => (v && typeof v === "object" ? (v as Record<string, unknown>)[k] : undefined), o);
+}
+
+function setPath(o: object, path: string, value: unknown): void {
+  const keys = path.split(".");
+  const last = keys.pop()!;
+  let v = o as Record<string, unknown>;
+  for (const k of keys) {
+    if (!v[k] || typeof v[k] !== "object") v[k] = {};
+    v = v[k] as Record<string, unknown>;
+  }
+  v[last] = value;
+}
+
+/** What the manager typed, as the core's JSON expects it; anything else is passed on as is. */
+function toNumber(text: string): number | string | null {
+  const s = text.trim();
+  if (s === "") return null;
+  const n = Number(s);
+  return Number.isNaN(n) ? s : n;
+}
+
+function toList(text: string): Array<number | string | null> {
+  return text.trim() === "" ? [] : text.split(",").map(toNumber);
+}
+
+/** The playbook to send: the draft's copy with the typed numbers put in. */
+function finish(draft: Draft): Book {
+  const book = structuredClone(draft.book);
+  for (const [path, text] of Object.entries(draft.texts)) {
+    setPath(book, path, path === GAPS ? toList(text) : toNumber(text));
+  }
+  return book;
+}
+
+/** An error the core names exactly `name` (a whole group: `playbook.working_week`). */
+function GroupError({ err, name }: { err?: ShownError; name: string }) {
+  if (!err || err.field !== name) return null;
+  return (
+    <p class="field-error" role="alert" data-testid={`error-${name}`} data-field={err.field}>
+      {err.message}
+    </p>
+  );
+}
+
+function Section(props: { title: string; children: ComponentChildren; testid?: string }) {
+  return (
+    <fieldset class="pb-section" data-testid={props.testid}>
+      <legend>{props.title}</legend>
+      {props.children}
+    </fieldset>
+  );
 }
 
 export function SettingsScreen(props: { onSignOut(): void }) {
   const { t, fmt, lang, setLang } = useI18n();
   const me = useMe();
   const { team, member } = me;
-  const pb = team?.playbook as (NonNullable<typeof team>["playbook"] & PlaybookNumbers) | undefined;
-  const week = pb?.working_week;
   return (
     <section class="screen settings" data-testid="settings">
       <h1>{t.settingsTitle}</h1>
@@ -54,56 +134,7 @@ export function SettingsScreen(props: { onSignOut(): void }) {
         <button type="button" class="btn" onClick={props.onSignOut} data-testid="sign-out">{t.signOut}</button>
       </section>
 
-      <section class="card" data-testid="playbook">
-        <h2>{t.playbook}</h2>
-        <p class="notice">{t.playbookReadOnly}</p>
-        {pb ? (
-          <fieldset disabled class="readonly">
-            <h3>{t.statuses}</h3>
-            <ul>
-              {pb.statuses.map((s) => (
-                <li key={s.key}>
-                  {statusLabel(t, team, s.key, s.role)} <span class="muted">({s.key})</span>
-                </li>
-              ))}
-            </ul>
-            <h3>{t.refusalReasons}</h3>
-            <ul>
-              {pb.refusal_reasons.map((r) => (
-                <li key={r.key}>
-                  {reasonLabel(t, team, r.key, r.label)}
-                  <span class="muted">
-                    {r.requires_budget ? ` · ${t.requiresBudget}` : ""}
-                    {r.needs_review ? ` · ${t.needsReview}` : ""}
-                  </span>
-                </li>
-              ))}
-            </ul>
-            <ul class="numbers">
-              {week && (
-                <li>
-                  {t.pbWorkingWeek}: {(week.days ?? []).join(", ")} <span dir="ltr">{week.start}–{week.end}</span>
-                </li>
-              )}
-              {pb.speed_to_lead && (
-                <li>{t.pbSpeed(pb.speed_to_lead.respond_within_minutes, pb.speed_to_lead.decaying_after_hours, pb.speed_to_lead.stale_after_hours)}</li>
-              )}
-              {pb.cadence && <li>{t.pbCadence(pb.cadence.max_attempts)}</li>}
-              {pb.follow_ups && <li>{t.pbFollowUps(pb.follow_ups.first_conversation_days, pb.follow_ups.needs_time_days)}</li>}
-              {pb.at_risk && <li>{t.pbAtRisk(pb.at_risk.going_cold_days, pb.at_risk.postponements_for_final_answer)}</li>}
-              {pb.nurture_every_days !== undefined && pb.dormant_after_days !== undefined && (
-                <li>{t.pbNurture(pb.nurture_every_days, pb.dormant_after_days)}</li>
-              )}
-              {pb.day_plan && <li>{t.pbDayPlan(pb.day_plan.default_visit_minutes, pb.day_plan.buffer_minutes, pb.day_plan.max_visits)}</li>}
-              {pb.tiers?.visit_every_days && (
-                <li>{t.pbVisits(pb.tiers.visit_every_days.a, pb.tiers.visit_every_days.b, pb.tiers.visit_every_days.c)}</li>
-              )}
-            </ul>
-          </fieldset>
-        ) : (
-          <p class="muted">{t.queueNoTeam}</p>
-        )}
-      </section>
+      <PlaybookCard />
 
       {team && (
         <section class="card">
@@ -117,6 +148,373 @@ export function SettingsScreen(props: { onSignOut(): void }) {
           </ul>
         </section>
       )}
+    </section>
+  );
+}
+
+/**
+ * The team's playbook: editable for managers and admins (saved with `applyTeam`), read-only for
+ * reps. Every check is the core's; its error shows at the input its field path names.
+ */
+function PlaybookCard() {
+  const { t, lang } = useI18n();
+  const engine = useEngine();
+  const me = useMe();
+  const { team } = me;
+  const canApply = typeof engine.applyTeam === "function";
+  const editable = me.isManager && canApply;
+  const [draft, setDraft] = useState<Draft | undefined>();
+  const [err, setErr] = useState<ShownError | undefined>();
+  const [busy, setBusy] = useState(false);
+  const [saved, setSaved] = useState(false);
+  const formRef = useRef<HTMLFormElement>(null);
+
+  // Untouched, the form follows the team document (a sync, another manager's save).
+  const base = team?.playbook as unknown as Book | undefined;
+  const book = draft?.book ?? base;
+
+  useEffect(() => {
+    if (!saved) return;
+    const timer = setTimeout(() => setSaved(false), 4000);
+    return () => clearTimeout(timer);
+  }, [saved]);
+
+  // After a refusal, bring the field it names (or the form's error) into view.
+  useEffect(() => {
+    if (!err) return;
+    const form = formRef.current;
+    const input = form?.querySelector<HTMLElement>(".field-invalid input, .field-invalid select");
+    const alert = form?.querySelector<HTMLElement>('[role="alert"]');
+    (input ?? alert)?.scrollIntoView({ block: "center" });
+    input?.focus({ preventScroll: true });
+  }, [err]);
+
+  if (!book) {
+    return (
+      <section class="card" data-testid="playbook">
+        <h2>{t.playbook}</h2>
+        <p class="muted">{t.queueNoTeam}</p>
+      </section>
+    );
+  }
+
+  function touched(): Draft {
+    return draft ?? { book: structuredClone(base!), texts: {} };
+  }
+
+  function edit(change: (b: Book) => void) {
+    const d = touched();
+    const next = structuredClone(d.book);
+    change(next);
+    setDraft({ ...d, book: next });
+    setSaved(false);
+  }
+
+  function typed(path: string, text: string) {
+    const d = touched();
+    setDraft({ ...d, texts: { ...d.texts, [path]: text } });
+    setSaved(false);
+  }
+
+  async function save(e: Event) {
+    e.preventDefault();
+    if (!editable || !engine.applyTeam) return;
+    setBusy(true);
+    setErr(undefined);
+    try {
+      const playbook = finish(touched()) as unknown as Playbook;
+      await engine.applyTeam({ type: "set_playbook", playbook });
+      setDraft(undefined);
+      setSaved(true);
+    } catch (x) {
+      setErr(toShownError(x));
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  // Every input's field path, to tell which errors no input shows (those go above Save).
+  const names: string[] = [];
+  const groups: string[] = [];
+  const group = (path: string) => {
+    const name = `playbook.${path}`;
+    groups.push(name);
+    return <GroupError err={err} name={name} />;
+  };
+
+  const num = (path: string, label: string, step = "1") => {
+    const name = `playbook.${path}`;
+    names.push(name);
+    const value = draft?.texts[path] ?? String(getPath(book, path) ?? "");
+    return (
+      <Field label={label} name={name} err={err}>
+        <input
+          name={name}
+          type="number"
+          inputMode={step === "1" ? "numeric" : "decimal"}
+          step={step}
+          dir="ltr"
+          value={value}
+          onInput={(ev) => typed(path, (ev.target as HTMLInputElement).value)}
+        />
+      </Field>
+    );
+  };
+
+  const weekday = new Intl.DateTimeFormat(lang, { weekday: "short", timeZone: "UTC" });
+  const days = book.working_week.days as string[];
+
+  const body = (
+    <>
+      <Section title={t.pbCadenceTitle} testid="pb-cadence">
+        {group("cadence")}
+        <div class="pb-grid">
+          {num("cadence.max_attempts", t.pbMaxAttempts)}
+          {(() => {
+            const name = `playbook.${GAPS}`;
+            names.push(name);
+            return (
+              <Field label={t.pbGaps} name={name} err={err} hint={t.pbGapsHint}>
+                <input
+                  name={name}
+                  type="text"
+                  inputMode="numeric"
+                  dir="ltr"
+                  value={draft?.texts[GAPS] ?? book.cadence.gap_working_days.join(", ")}
+                  onInput={(ev) => typed(GAPS, (ev.target as HTMLInputElement).value)}
+                />
+              </Field>
+            );
+          })()}
+        </div>
+        {(() => {
+          const name = "playbook.cadence.close_reason";
+          names.push(name);
+          const known = book.refusal_reasons.some((r) => r.key === book.cadence.close_reason);
+          return (
+            <Field label={t.pbCloseReason} name={name} err={err}>
+              <select
+                name={name}
+                value={book.cadence.close_reason}
+                onChange={(ev) => {
+                  const v = (ev.target as HTMLSelectElement).value;
+                  edit((b) => (b.cadence.close_reason = v));
+                }}
+              >
+                {!known && <option value={book.cadence.close_reason}>{book.cadence.close_reason}</option>}
+                {book.refusal_reasons.map((r) => (
+                  <option key={r.key} value={r.key}>{reasonLabel(t, team, r.key, r.label)}</option>
+                ))}
+              </select>
+            </Field>
+          );
+        })()}
+      </Section>
+
+      <Section title={t.pbSpeedTitle} testid="pb-speed">
+        {group("speed_to_lead")}
+        <div class="pb-grid">
+          {num("speed_to_lead.respond_within_minutes", t.pbRespondWithin)}
+          {num("speed_to_lead.decaying_after_hours", t.pbDecayingAfter)}
+          {num("speed_to_lead.stale_after_hours", t.pbStaleAfter)}
+        </div>
+      </Section>
+
+      <Section title={t.pbDayPlanTitle} testid="pb-day-plan">
+        {group("day_plan")}
+        <div class="pb-grid">
+          {num("day_plan.default_visit_minutes", t.pbVisitMinutes)}
+          {num("day_plan.buffer_minutes", t.pbBuffer)}
+          {num("day_plan.max_visits", t.pbMaxVisits)}
+        </div>
+      </Section>
+
+      <Section title={t.pbWorkingWeek} testid="pb-week">
+        {group("working_week")}
+        {(() => {
+          const name = "playbook.working_week.days";
+          names.push(name);
+          return (
+            <Field label={t.pbWorkingDays} name={name} err={err}>
+              <span class="choices" role="group">
+                {WEEK.map((d, i) => (
+                  <label key={d} class="choice">
+                    <input
+                      type="checkbox"
+                      name={name}
+                      value={d}
+                      checked={days.includes(d)}
+                      onChange={(ev) => {
+                        const on = (ev.target as HTMLInputElement).checked;
+                        edit((b) => {
+                          const set = new Set(b.working_week.days as string[]);
+                          if (on) set.add(d);
+                          else set.delete(d);
+                          b.working_week.days = WEEK.filter((x) => set.has(x));
+                        });
+                      }}
+                    />
+                    <span>{weekday.format(Date.UTC(2024, 0, 7 + i))}</span>
+                  </label>
+                ))}
+              </span>
+            </Field>
+          );
+        })()}
+        <div class="pb-grid">
+          {(["start", "end"] as const).map((k) => {
+            const name = `playbook.working_week.${k}`;
+            names.push(name);
+            return (
+              <Field key={k} label={k === "start" ? t.pbDayStart : t.pbDayEnd} name={name} err={err}>
+                <input
+                  name={name}
+                  type="time"
+                  dir="ltr"
+                  value={book.working_week[k]}
+                  onInput={(ev) => {
+                    const v = (ev.target as HTMLInputElement).value;
+                    edit((b) => (b.working_week[k] = v));
+                  }}
+                />
+              </Field>
+            );
+          })}
+        </div>
+      </Section>
+
+      <Section title={t.pbFollowUpsTitle} testid="pb-follow-ups">
+        {group("follow_ups")}
+        <div class="pb-grid">
+          {num("follow_ups.first_conversation_days", t.pbFirstConversation)}
+          {num("follow_ups.needs_time_days", t.pbNeedsTime)}
+          {num("follow_ups.review_return_working_days", t.pbReviewReturn)}
+          {num("follow_ups.materials_working_days", t.pbMaterials)}
+        </div>
+      </Section>
+
+      <Section title={t.pbAtRiskTitle} testid="pb-at-risk">
+        {group("at_risk")}
+        <div class="pb-grid">
+          {num("at_risk.going_cold_days", t.pbGoingCold)}
+          {num("at_risk.postponements_for_final_answer", t.pbPostponements)}
+        </div>
+      </Section>
+
+      <Section title={t.pbNurtureTitle} testid="pb-nurture">
+        <div class="pb-grid">
+          {num("nurture_every_days", t.pbNurtureEvery)}
+          {num("dormant_after_days", t.pbDormantAfter)}
+        </div>
+      </Section>
+
+      <Section title={t.pbTiersTitle} testid="pb-tiers">
+        {group("tiers")}
+        <div class="pb-grid">
+          {num("tiers.a_percent", t.pbAPercent)}
+          {num("tiers.b_percent", t.pbBPercent)}
+          {num("tiers.pareto_percent", t.pbParetoPercent)}
+          {num("tiers.window_months", t.pbWindowMonths)}
+          {num("tiers.visit_every_days.a", t.pbVisitEvery("A"))}
+          {num("tiers.visit_every_days.b", t.pbVisitEvery("B"))}
+          {num("tiers.visit_every_days.c", t.pbVisitEvery("C"))}
+        </div>
+        <h3>{t.pbWeights}</h3>
+        {group("tiers.weights")}
+        <div class="pb-grid">
+          {WEIGHTS.map((w) => num(`tiers.weights.${w}`, enumLabel(t, "weight", w), "any"))}
+        </div>
+      </Section>
+
+      <Section title={t.statuses} testid="pb-statuses">
+        {group("statuses")}
+        {book.statuses.map((s, i) => {
+          const name = `playbook.statuses[${i}]`;
+          names.push(name);
+          return (
+            <Field key={s.key} label={`${s.key} · ${enumLabel(t, "status", s.role)}`} name={name} err={err}>
+              <input
+                name={`${name}.label`}
+                type="text"
+                value={s.label}
+                onInput={(ev) => {
+                  const v = (ev.target as HTMLInputElement).value;
+                  edit((b) => (b.statuses[i].label = v));
+                }}
+              />
+            </Field>
+          );
+        })}
+      </Section>
+
+      <Section title={t.refusalReasons} testid="pb-reasons">
+        {group("refusal_reasons")}
+        {book.refusal_reasons.map((r, i) => {
+          const name = `playbook.refusal_reasons[${i}]`;
+          names.push(name);
+          return (
+            <div class="pb-reason" key={r.key}>
+              <Field label={r.key} name={name} err={err}>
+                <input
+                  name={`${name}.label`}
+                  type="text"
+                  value={r.label}
+                  onInput={(ev) => {
+                    const v = (ev.target as HTMLInputElement).value;
+                    edit((b) => (b.refusal_reasons[i].label = v));
+                  }}
+                />
+              </Field>
+              <span class="choices">
+                {(["requires_budget", "needs_review"] as const).map((k) => (
+                  <label key={k} class="check">
+                    <input
+                      type="checkbox"
+                      name={`${name}.${k}`}
+                      checked={r[k]}
+                      onChange={(ev) => {
+                        const on = (ev.target as HTMLInputElement).checked;
+                        edit((b) => (b.refusal_reasons[i][k] = on));
+                      }}
+                    />
+                    <span>{k === "requires_budget" ? t.requiresBudget : t.needsReview}</span>
+                  </label>
+                ))}
+              </span>
+            </div>
+          );
+        })}
+      </Section>
+    </>
+  );
+
+  const unplaced =
+    err && (!err.field || !(names.some((n) => errorAt(err, n)) || groups.includes(err.field))) ? err : undefined;
+
+  return (
+    <section class="card" data-testid="playbook" data-editable={editable ? "true" : "false"}>
+      <h2>{t.playbook}</h2>
+      {editable ? (
+        <p class="muted">{t.playbookEditHint}</p>
+      ) : (
+        <p class="notice" data-testid="playbook-readonly">{me.isManager ? t.playbookNoEditing : t.playbookReadOnly}</p>
+      )}
+      <form ref={formRef} class="form playbook-form" noValidate data-testid="playbook-form" onSubmit={save}>
+        <fieldset class="readonly" disabled={!editable}>
+          {body}
+        </fieldset>
+        {editable && (
+          <div class="pb-actions">
+            <FormError err={unplaced} />
+            {saved && (
+              <p class="toast" role="status" data-testid="playbook-saved">{t.playbookSaved}</p>
+            )}
+            <button class="btn btn-primary" type="submit" disabled={busy} data-testid="save-playbook">
+              {t.savePlaybook}
+            </button>
+          </div>
+        )}
+      </form>
     </section>
   );
 }
