@@ -78,7 +78,7 @@ fn yes() -> bool {
 
 /// Speed-to-lead thresholds (R1).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(rename = "SpeedToLeadPolicy"))]
 #[serde(default)]
 pub struct SpeedToLead {
     /// First attempt due within this many minutes of creation.

@@ -90,7 +90,16 @@ impl TypeVisitor for Collect<'_> {
             return;
         }
         self.seen.push(id);
-        self.decls.insert(T::ident(self.cfg), T::decl(self.cfg));
+        let (name, decl) = (T::ident(self.cfg), T::decl(self.cfg));
+        // Two Rust types with one name would silently lose one declaration: rename one
+        // (`#[cfg_attr(feature = "ts", ts(rename = "..."))]`).
+        if let Some(other) = self.decls.get(&name) {
+            assert_eq!(
+                other, &decl,
+                "two different types are declared as `{name}` in TypeScript"
+            );
+        }
+        self.decls.insert(name, decl);
         T::visit_dependencies(self);
     }
 }

@@ -1427,7 +1427,7 @@ working_week: WorkingWeek,
 /**
  * R1.
  */
-speed_to_lead: SpeedToLead,
+speed_to_lead: SpeedToLeadPolicy,
 /**
  * R2.
  */
@@ -1768,6 +1768,21 @@ n_without_attempt: number,
  * an attempt. An attempt stamped before the creation (clock skew) counts as 0 minutes.
  */
 median_minutes: number | null,
+};
+
+export type SpeedToLeadPolicy = {
+/**
+ * First attempt due within this many minutes of creation.
+ */
+respond_within_minutes: number,
+/**
+ * From this age a New lead is `response_decaying`.
+ */
+decaying_after_hours: number,
+/**
+ * From this age a New lead is `stale_new` and reported to the manager.
+ */
+stale_after_hours: number,
 };
 
 export type StatusCount = {
