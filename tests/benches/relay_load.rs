@@ -432,6 +432,9 @@ struct Figures {
     frames_out: u64,
     frames_in: u64,
     errors: usize,
+    /// For the relay, after a restart on the run's data: from the start to a device's first
+    /// answered sync, and a device's wait while the start's index refresh runs.
+    restart: Option<(Duration, Duration)>,
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -547,6 +550,10 @@ async fn run_one(server: Server, n: usize, config: &Config, ticks: f64) -> Resul
     errors += log.errors.len();
     latencies.sort();
     drop(running);
+    let restart = match server {
+        Server::Relay => Some(restart_answers(&dir, n, &config.durability, &urls).await?),
+        _ => None,
+    };
     let _ = std::fs::remove_dir_all(&dir);
     Ok(Figures {
         server,
@@ -562,7 +569,47 @@ async fn run_one(server: Server, n: usize, config: &Config, ticks: f64) -> Resul
         frames_out,
         frames_in,
         errors,
+        restart,
     })
+}
+
+/// Restarts the relay on a run's data (N members, N−1 leads) and times how long a rep's fresh
+/// device waits for its lead: right after the start, then once the start's refresh of every
+/// index entry (after the index debounce) is under way. Returns both.
+async fn restart_answers(
+    dir: &Path,
+    n: usize,
+    durability: &str,
+    urls: &[String],
+) -> Result<(Duration, Duration), String> {
+    async fn fetch(url: &str, name: &str, id: DocumentId) -> Result<Duration, String> {
+        let started = Instant::now();
+        let mut peer = Peer::new(name, &format!("{name}/restart"));
+        peer.connect(url).await;
+        peer.sync(id).await;
+        let deadline = Instant::now() + SETUP_LIMIT;
+        while peer.doc(&id).is_none() {
+            if Instant::now() >= deadline || !peer.connected() {
+                return Err(format!("no answer {SETUP_LIMIT:?} after a restart"));
+            }
+            peer.step(Instant::now() + Duration::from_millis(100)).await;
+        }
+        Ok(started.elapsed())
+    }
+    let started = Instant::now();
+    let running = start_relay(dir, durability);
+    let Running::Relay(_, addr) = &running else {
+        unreachable!()
+    };
+    let url = |i: usize| {
+        let old = urls[i].split('/').nth(2).expect("ws://ADDR/sync?token=…");
+        urls[i].replace(old, addr)
+    };
+    fetch(&url(1), &rep_id(1), lead_id(n, 1)).await?;
+    let first = started.elapsed();
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    let during = fetch(&url(2), &rep_id(2), lead_id(n, 2)).await?;
+    Ok((first, during))
 }
 
 fn print(f: &Figures) {
@@ -592,6 +639,16 @@ fn print(f: &Figures) {
         f.setup,
         f.errors,
     );
+    if let Some((first, during)) = f.restart {
+        println!(
+            "{:<15} N={:<5} restart on this data ({} members, {} leads): first sync answered {first:.1?} after the start; \
+             a device connecting once the start's index refresh runs waits {during:.1?}",
+            f.server.name(),
+            f.n,
+            f.n,
+            f.n - 1
+        );
+    }
 }
 
 fn main() {

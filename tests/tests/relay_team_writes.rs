@@ -3,9 +3,11 @@
 //! its writer, is counted, is not stored and reaches no other device.
 
 use automerge::Automerge;
+use fieldbook_core::doc::index;
 use fieldbook_core::doc::team as team_doc;
 use fieldbook_core::ids::{MemberId, TeamId};
 use fieldbook_core::team::{Role, Team};
+use fieldbook_server::relay::demo::demo_lead_id;
 use fieldbook_tests::peer::Peer;
 use fieldbook_tests::*;
 
@@ -98,14 +100,18 @@ async fn team_document_writes_are_checked_by_role() {
     assert_eq!(seen.member(&yossi_id).unwrap().role, Role::Rep);
     assert_eq!(seen.members, original.members);
 
-    // The admin may change members: Yossi becomes a manager everywhere.
+    // The admin may change members: Yossi becomes a manager everywhere, and Ioana now reports
+    // to the admin.
     let mut admin = RawPeer::join(relay.addr, &tokens["a-admin"], "a-admin/script").await;
     let mut promotion = changed(stored_doc(&dir, &team_id).unwrap(), |team| {
-        team.members
-            .iter_mut()
-            .find(|m| m.id == yossi_id)
-            .unwrap()
-            .role = Role::Manager;
+        for member in &mut team.members {
+            if member.id == yossi_id {
+                member.role = Role::Manager;
+            }
+            if member.id.as_str() == "r-ioana" {
+                member.manager = Some(MemberId::from("a-admin"));
+            }
+        }
     });
     assert_eq!(
         admin.sync_doc(team_id, &mut promotion).await,
@@ -122,4 +128,15 @@ async fn team_document_writes_are_checked_by_role() {
     let stored = team_of(&stored_doc(&dir, &team_id).unwrap());
     assert_eq!(stored.playbook.nurture_every_days, nurture_days);
     assert_eq!(stored.member(&yossi_id).unwrap().role, Role::Manager);
+    // The team change re-indexed the team: Dana's index lost Ioana's leads and kept Yossi's.
+    let demo = TeamId::from("demo");
+    let dana_index = index::index_document_id(&demo, &MemberId::from("m-dana"));
+    let listed = index::read_index(&stored_doc(&dir, &dana_index).unwrap())
+        .unwrap()
+        .entries;
+    for i in 0..4 {
+        // Demo leads alternate between r-yossi (even) and r-ioana (odd).
+        let lead = demo_lead_id(&demo, i);
+        assert_eq!(listed.contains_key(&lead), i % 2 == 0, "lead {i}");
+    }
 }

@@ -31,7 +31,7 @@ use fieldbook_core::sync::hub::{ConnId, Hub, HubConfig, HubError, HubOutput};
 use fieldbook_core::sync::wire::{self, Message, PeerId, PeerMetadata};
 use fieldbook_core::sync::{DocSlot, Docs};
 use fieldbook_core::team::Role;
-use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
 use std::sync::{Arc, mpsc};
@@ -1026,14 +1026,37 @@ impl Engine {
             // Per member, the changed documents whose entry to check.
             let mut work: BTreeMap<MemberId, Vec<usize>> = BTreeMap::new();
             for (i, (id, _)) in docs.iter().enumerate() {
-                let candidates = self.acl.take_index_candidates(id);
-                let members = if whole_team {
-                    &all_members
-                } else {
-                    &candidates
-                };
-                for member in members {
-                    work.entry(member.clone()).or_default().push(i);
+                for member in self.acl.take_index_candidates(id) {
+                    work.entry(member).or_default().push(i);
+                }
+            }
+            if whole_team {
+                // Every member, for the documents they may see or their index lists (asking
+                // the index about every document of the team, for every member, stalled the
+                // engine for seconds at 1,000 members and leads).
+                for member in &all_members {
+                    let index_id = index_doc::index_document_id(&team, member);
+                    if let Err(e) = self.load_doc(index_id) {
+                        error!(%team, %member, error = %e, "cannot load an index document");
+                        continue;
+                    }
+                    let listed = self
+                        .docs
+                        .loaded
+                        .get(&index_id)
+                        .map(listed_in_index)
+                        .unwrap_or_default();
+                    let entry = work.entry(member.clone()).or_default();
+                    for (i, (id, _)) in docs.iter().enumerate() {
+                        if listed.contains(id)
+                            || self.acl.member_access(&team, member, id)
+                                != fieldbook_core::sync::hub::Access::None
+                        {
+                            entry.push(i);
+                        }
+                    }
+                    entry.sort_unstable();
+                    entry.dedup();
                 }
             }
             let heads: Vec<Vec<automerge::ChangeHash>> = docs
@@ -1235,6 +1258,18 @@ impl Engine {
 }
 
 /// The document a frame is about, if it is a document message.
+/// The documents an index document lists (the keys of its `docs` map).
+fn listed_in_index(index: &Automerge) -> HashSet<DocumentId> {
+    use automerge::ReadDoc;
+    let Ok(Some((_, docs))) = index.get(automerge::ROOT, "docs") else {
+        return HashSet::new();
+    };
+    index
+        .keys(&docs)
+        .filter_map(|key| key.parse().ok())
+        .collect()
+}
+
 fn document_of(frame: &[u8], limits: wire::Limits) -> Option<DocumentId> {
     match wire::decode(frame, limits).ok()? {
         Message::Sync { document_id, .. }
