@@ -263,6 +263,7 @@ enum TokenCommand {
         #[command(flatten)]
         data: DataArg,
         /// The token id (from `token issue` or `token list`).
+        #[arg(allow_hyphen_values = true)]
         id: String,
     },
 }

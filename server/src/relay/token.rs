@@ -109,7 +109,9 @@ pub fn verify(token: &str, secret: &[u8; 32], now: i64) -> Result<Claims, TokenE
 pub fn new_token_id() -> String {
     let mut bytes = [0u8; 12];
     getrandom::fill(&mut bytes).expect("the OS random source is available");
-    URL_SAFE_NO_PAD.encode(bytes)
+    // Hex, not base64url: an id starting with `-` (1 in 64 base64url ids) reads as an option
+    // on the command line (`fieldbook token revoke -tX…`).
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]
@@ -174,5 +176,10 @@ mod tests {
         }
         let ids: std::collections::BTreeSet<String> = (0..100).map(|_| new_token_id()).collect();
         assert_eq!(ids.len(), 100);
+        // Safe as a command-line argument.
+        assert!(
+            ids.iter()
+                .all(|id| id.len() == 24 && id.chars().all(|c| c.is_ascii_hexdigit()))
+        );
     }
 }
