@@ -49,7 +49,7 @@ pub struct PeerLog {
     pub unavailable: Vec<DocumentId>,
     /// Protocol errors the client reported.
     pub errors: Vec<ClientError>,
-    /// Frames sent and received.
+    /// Frames sent.
     pub frames_out: u64,
     /// Frames received.
     pub frames_in: u64,
