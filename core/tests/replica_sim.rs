@@ -557,3 +557,58 @@ fn a_manager_edits_the_playbook_and_the_rep_gets_it_but_may_not_edit_it() {
         .unwrap();
     assert!(again.writes.is_empty() && again.frames.is_empty());
 }
+
+#[test]
+fn a_playbook_change_arriving_while_leads_are_still_requested_is_applied() {
+    let team = example_team();
+    let mut net = Net::new(&team);
+    let ids = import_examples(&mut net);
+    let dana = net.add_device("laptop", "m-dana");
+    net.connect(dana);
+    net.settle();
+    let yossi = net.add_device("phone", "r-yossi");
+    net.connect(yossi);
+    let conn = net.devices[yossi].conn.unwrap();
+    // Step the first sync until the device holds the team document and has asked for leads
+    // that have not arrived (their documents are empty placeholders in memory).
+    let waiting = |net: &Net| {
+        let replica = &net.devices[yossi].replica;
+        replica.team().is_some() && replica.loaded_count() > replica.facts().len() + 2
+    };
+    let mut steps = 0;
+    while !waiting(&net) {
+        steps += 1;
+        assert!(
+            steps < 10_000,
+            "the device never waited for requested leads"
+        );
+        if !net.deliver(conn, false) && !net.deliver(conn, true) {
+            let now = net.now;
+            for (c, frame) in net.relay.write_indexes(now) {
+                net.links.get_mut(&c).unwrap().1.push_back(frame);
+            }
+        }
+    }
+
+    let mut playbook = net.devices[dana].replica.team().unwrap().playbook.clone();
+    playbook.nurture_every_days += 7;
+    let now = net.now;
+    let effects = net.devices[dana]
+        .replica
+        .apply_team(TeamCommand::SetPlaybook { playbook }, now)
+        .unwrap();
+    net.device_effects(dana, effects);
+    net.settle();
+
+    let nurture = |d: usize| {
+        net.devices[d]
+            .replica
+            .team()
+            .unwrap()
+            .playbook
+            .nurture_every_days
+    };
+    assert_eq!(nurture(yossi), nurture(dana));
+    let own = owned_by(&net, &ids, "r-yossi");
+    assert_eq!(net.devices[yossi].replica.facts().len(), own.len());
+}

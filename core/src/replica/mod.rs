@@ -951,7 +951,15 @@ impl Replica {
             // Every summary was folded with the old playbook (or none, on a first sync): fold
             // again now for documents in memory, as they load for the others.
             let mut ids: BTreeSet<DocumentId> = self.slot.keys().copied().collect();
-            ids.extend(self.store.loaded.keys().copied());
+            // Documents requested but not arrived yet are empty placeholders: they are folded
+            // when their changes come.
+            ids.extend(
+                self.store
+                    .loaded
+                    .iter()
+                    .filter(|(_, doc)| !doc.get_heads().is_empty())
+                    .map(|(id, _)| *id),
+            );
             ids.remove(&self.store.team_doc);
             ids.remove(&self.store.index_doc);
             for id in ids {

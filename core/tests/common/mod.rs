@@ -415,7 +415,7 @@ pub struct Net {
     pub relay: Relay,
     pub devices: Vec<Device>,
     /// Frames in flight per connection: (to the relay, to the device).
-    links: BTreeMap<ConnId, Link>,
+    pub links: BTreeMap<ConnId, Link>,
     next_conn: u64,
     pub now: DateTime<Utc>,
     pub traffic: Traffic,
