@@ -96,6 +96,8 @@ export interface OpenTimings {
   summaries: number;
   summaryBytes: number;
   syncStates: number;
+  /** The last `apply`, from the call until its change was durable (committed), ms. */
+  lastCommand?: number;
   /** The first `facts()` call (wasm + conversion to JS objects), ms. */
   facts?: number;
   /** The last `callQueue` call in wasm (ms) and its items. */
@@ -370,7 +372,10 @@ class EngineImpl implements Engine {
    * of wasm.
    */
   private openSummaries: [string, Uint8Array][] | undefined;
+  /** The facts list was decoded or patched in JS (checked against the queue's indexes). */
   private factsDecoded = false;
+  /** Lead id → index in `factsCache`. */
+  private factsIndex = new Map<string, number>();
   private teamCache: { team: Team | undefined } | undefined;
   private callQueueMeasures = 0;
   private repackScheduled = false;
@@ -478,14 +483,60 @@ class EngineImpl implements Engine {
   facts(): LeadFacts[] {
     if (!this.factsCache) {
       const start = performance.now();
-      const opened = this.openSummaries;
-      this.openSummaries = undefined;
-      const decoded = opened && decodeFacts(opened);
-      this.factsDecoded = decoded !== undefined;
-      this.factsCache = decoded ?? (this.replica.facts() as LeadFacts[]);
+      if (!this.materializeOpenFacts()) this.setFacts(this.replica.facts() as LeadFacts[], false);
       this.timings.facts ??= performance.now() - start;
     }
-    return this.factsCache;
+    return this.factsCache!;
+  }
+
+  /** The facts of the summaries read at open, decoded in JS, if that works. */
+  private materializeOpenFacts(): boolean {
+    const opened = this.openSummaries;
+    this.openSummaries = undefined;
+    const decoded = opened && decodeFacts(opened);
+    if (!decoded) return false;
+    this.setFacts(decoded, true);
+    return true;
+  }
+
+  private setFacts(facts: LeadFacts[] | undefined, decoded: boolean): void {
+    this.factsCache = facts;
+    this.factsDecoded = facts !== undefined && decoded;
+    this.factsIndex = new Map();
+    facts?.forEach((f, i) => this.factsIndex.set(f.id, i));
+  }
+
+  /**
+   * Keeps the facts list current without converting all of it out of wasm after every change:
+   * each summary the replica writes carries the lead's new facts (the same value the replica
+   * keeps), so they replace that lead's entry, or are appended for a new lead (the replica
+   * appends new leads in the order it writes their summaries). Copy on write: a list handed out
+   * never changes.
+   */
+  private patchFacts(writes: readonly Write[]): void {
+    if (!this.factsCache && this.openSummaries) this.materializeOpenFacts();
+    if (!this.factsCache) return;
+    let next: LeadFacts[] | undefined;
+    for (const write of writes) {
+      if (write.op !== "summary") continue;
+      const facts = decodeFacts([[write.doc, write.bytes]])?.[0];
+      if (!facts) {
+        this.setFacts(undefined, false);
+        return;
+      }
+      next ??= this.factsCache.slice();
+      const i = this.factsIndex.get(facts.id);
+      if (i === undefined) {
+        this.factsIndex.set(facts.id, next.length);
+        next.push(facts);
+      } else {
+        next[i] = facts;
+      }
+    }
+    if (next) {
+      this.factsCache = next;
+      this.factsDecoded = true;
+    }
   }
 
   callQueue(now: number = this.now()): CallQueue | undefined {
@@ -497,9 +548,8 @@ class EngineImpl implements Engine {
     if (queue && this.factsCache && this.factsDecoded) {
       for (const item of queue.items.slice(0, 16)) {
         if (this.factsCache[item.lead_idx]?.id !== item.lead) {
-          console.warn("fieldbook: facts decoded at open disagree with the replica; reading them from wasm");
-          this.factsCache = undefined;
-          this.factsDecoded = false;
+          console.warn("fieldbook: facts decoded in JS disagree with the replica; reading them from wasm");
+          this.setFacts(undefined, false);
           break;
         }
       }
@@ -545,13 +595,16 @@ class EngineImpl implements Engine {
   }
 
   apply(id: string, command: LeadCommand): Promise<void> {
+    const start = performance.now();
     return this.run(async () => {
       const effects = (await this.withLoaded(id, () =>
         this.replica.apply(id, command, this.now()),
       )) as Effects;
       this.touch(id);
-      await this.carryOut(effects, "strict");
-    });
+      await this.carryOut(effects, "strict", () => {
+        this.timings.lastCommand = performance.now() - start;
+      });
+    }, "apply");
   }
 
   applyTeam(command: TeamCommand): Promise<void> {
@@ -688,10 +741,16 @@ class EngineImpl implements Engine {
    * The host's half of the contract for one set of effects: writes (one transaction, awaited),
    * then frames, then loads (scheduled). Events for the screens go out after the writes.
    */
-  private async carryOut(effects: Effects, durability: "strict" | "relaxed"): Promise<void> {
+  private async carryOut(
+    effects: Effects,
+    durability: "strict" | "relaxed",
+    durable?: () => void,
+  ): Promise<void> {
     if (effects.writes.length > 0) {
       await this.db.write(effects.writes, durability);
+      this.patchFacts(effects.writes);
     }
+    durable?.();
     const socket = this.replicaSocket;
     if (socket && socket.readyState === OPEN) {
       for (const frame of effects.frames) socket.send(frame);
@@ -699,14 +758,11 @@ class EngineImpl implements Engine {
     if (effects.close && socket) socket.close(1000, "closed by the replica");
     for (const error of effects.errors) console.warn("fieldbook sync:", error);
     if (effects.teamChanged) {
+      // Facts change only with a summary (patched above), also after a new playbook.
       this.teamCache = undefined;
-      this.factsCache = undefined;
-      this.openSummaries = undefined;
       this.emit({ type: "team" });
     }
     if (effects.changed.length > 0) {
-      this.factsCache = undefined;
-      this.openSummaries = undefined;
       const ids = [...new Set(effects.changed)];
       for (const id of ids) this.touch(id);
       this.emit({ type: "leads", ids });

@@ -168,10 +168,20 @@ describe("engine: storage", () => {
     for (const item of queue.items) expect(facts[item.lead_idx].id).toBe(item.lead);
     expect(internals.factsDecoded).toBe(true);
 
-    // After a change the replica's own list is used.
+    // Changes patch the list from the summaries they write (a new list each time), in the
+    // replica's order: changed leads in place, new leads at the end.
+    const before = engine.facts();
+    const beforeJson = JSON.stringify(before);
     await engine.apply(ids[0], { type: "log_attempt", channel: "call", outcome: "busy" });
-    expect(engine.facts()).toEqual(internals.replica.facts());
-    expect(internals.factsDecoded).toBe(false);
+    const newId = await engine.createLead({ ...newLead, company: "Last Ltd" } as never);
+    await engine.apply(ids[3], { type: "request_materials", materials: ["price_list"] } as never);
+    const after = engine.facts();
+    expect(after).not.toBe(before);
+    expect(JSON.stringify(before)).toBe(beforeJson);
+    expect(after).toEqual(internals.replica.facts());
+    expect(after[after.length - 1].id).toBe(newId);
+    expect(internals.factsDecoded).toBe(true);
+    for (const item of engine.callQueue()!.items) expect(after[item.lead_idx].id).toBe(item.lead);
   });
 
   it("leaves summaries it cannot read to the replica", () => {
