@@ -20,7 +20,11 @@ export default defineConfig({
         icons: [{ src: "icon.svg", sizes: "any", type: "image/svg+xml" }],
       },
       workbox: {
-        // The page that installed the worker is controlled at once, old precaches are removed.
+        // autoUpdate as intended: a new version takes over at once (the page reloads; every
+        // action is already durable in IndexedDB) rather than waiting until every tab is closed
+        // (with injectRegister: false the plugin does not set these itself). The page that
+        // installed the worker is controlled at once; old precaches are removed.
+        skipWaiting: true,
         clientsClaim: true,
         cleanupOutdatedCaches: true,
         // GET /__fieldbook/reachable: can the relay be reached now (public/sw-reachable.js)?
