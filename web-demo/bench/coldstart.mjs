@@ -190,7 +190,13 @@ async function settle(profile, url) {
       // Until the service worker has installed the current build, the page may run the old one.
       await page.evaluate(async () => {
         const reg = await navigator.serviceWorker.ready;
-        while (reg.installing || reg.waiting) await new Promise((r) => setTimeout(r, 100));
+        await reg.update();
+        const end = Date.now() + 30_000;
+        while ((reg.installing || reg.waiting) && Date.now() < end) {
+          // A worker of an older build may wait for this message instead of taking over.
+          reg.waiting?.postMessage({ type: "SKIP_WAITING" });
+          await new Promise((r) => setTimeout(r, 100));
+        }
       });
       const current = await page.evaluate(
         (entry) => [...document.scripts].some((s) => new URL(s.src, location.href).pathname === entry),
@@ -262,6 +268,39 @@ async function run(profile, url, offline) {
   }
 }
 
+/**
+ * One more cold start, offline: how long the first command after it takes to be durable (a
+ * fresh browser process may hold its first IndexedDB write), then a second one. Logs an attempt
+ * on the first queue item (the seeded book gains two attempts).
+ */
+async function commandLatency(profile, url) {
+  const context = await chromium.launchPersistentContext(profile, LAUNCH);
+  try {
+    const page = context.pages()[0] ?? (await context.newPage());
+    await page.addInitScript(initScript);
+    await context.setOffline(true);
+    await page.goto(url);
+    await page.waitForFunction(() => globalThis.__bench?.frame !== undefined, null, { timeout: 60_000 });
+    return await page.evaluate(async () => {
+      const engine = globalThis.__fieldbook.engine;
+      const lead = engine.callQueue().items[0].lead;
+      const command = { type: "log_attempt", channel: "call", outcome: "no_answer" };
+      const sinceStart = performance.now();
+      let t = performance.now();
+      await engine.apply(lead, command);
+      const first = performance.now() - t;
+      const firstDurable = globalThis.__fieldbook.timings.lastCommand;
+      t = performance.now();
+      await engine.apply(lead, command);
+      const second = performance.now() - t;
+      const secondDurable = globalThis.__fieldbook.timings.lastCommand;
+      return { sinceStart, first, firstDurable, second, secondDurable };
+    });
+  } finally {
+    await context.close();
+  }
+}
+
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)];
@@ -290,6 +329,7 @@ async function main() {
         results[mode].push(await run(profile, url, mode === "offline"));
       }
     }
+    results.command = await commandLatency(profile, url);
   } finally {
     server.close();
     if (!PROFILE) fs.rmSync(profile, { recursive: true, force: true });
@@ -323,6 +363,12 @@ async function main() {
     const off = results.offline.map((r) => r[key]).filter((x) => x !== undefined);
     console.log(`${label.padEnd(52)}${(on.length ? cell(on) : "—").padEnd(28)}${off.length ? cell(off) : "—"}`);
   }
+  const c = results.command;
+  console.log(
+    `\ncommands on the queue screen (offline, first one ${fmt(c.sinceStart)} ms after navigation start): ` +
+      `call to durable (committed) ${fmt(c.firstDurable)} ms, to the caller resuming (after the queue screen re-rendered) ${fmt(c.first)} ms; ` +
+      `the next one: ${fmt(c.secondDurable)} ms, ${fmt(c.second)} ms`,
+  );
 }
 
 main().catch((error) => {
