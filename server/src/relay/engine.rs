@@ -71,9 +71,16 @@ pub struct ConnHandle {
 }
 
 impl ConnHandle {
-    /// Closes the connection with a code and a reason.
+    /// Closes the connection with a code and a reason. The first reason stands: a later one
+    /// (e.g. the shutdown's 1001 after a storage failure's 1011) does not replace it.
     pub fn close(&self, code: u16, reason: &str) {
-        self.close.send_replace(Some((code, reason.to_owned())));
+        self.close.send_if_modified(|current| {
+            if current.is_some() {
+                return false;
+            }
+            *current = Some((code, reason.to_owned()));
+            true
+        });
     }
 }
 
