@@ -70,7 +70,11 @@ export async function startRelay(data, extra = [], { bin = relayBinary() } = {})
   });
   const url = await new Promise((resolve, reject) => {
     let out = "";
-    const timer = setTimeout(() => reject(new Error(`the relay did not start:\n${stderr}`)), 30_000);
+    const fail = (error) => {
+      child.kill("SIGTERM");
+      reject(error);
+    };
+    const timer = setTimeout(() => fail(new Error(`the relay did not start:\n${stderr}`)), 30_000);
     child.stdout.on("data", (chunk) => {
       out += chunk;
       // The first stdout line: "listening on 127.0.0.1:PORT".
