@@ -57,6 +57,7 @@ export const en = {
   queueTitle: "Today's calls",
   queueEmpty: "Nothing to call right now. New leads and due follow-ups appear here.",
   queueCount: (n: number) => (n === 1 ? "1 call" : `${n} calls`),
+  queueShowMore: (n: number) => `Show more (${n} left)`,
   queueNoTeam: "Waiting for the team's playbook to sync…",
   newLead: "New lead",
   tierNew: "New leads",

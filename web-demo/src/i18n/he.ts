@@ -54,6 +54,7 @@ export const he: Dict = {
   queueTitle: "השיחות של היום",
   queueEmpty: "אין למי להתקשר כרגע. לידים חדשים ומעקבים שהגיע זמנם יופיעו כאן.",
   queueCount: (n: number) => (n === 1 ? "שיחה אחת" : `${n} שיחות`),
+  queueShowMore: (n: number) => `הצג עוד (נותרו ${n})`,
   queueNoTeam: "ממתין לסנכרון ספר הכללים של הצוות…",
   newLead: "ליד חדש",
   tierNew: "לידים חדשים",

@@ -1,4 +1,4 @@
-import { useMemo } from "preact/hooks";
+import { useMemo, useState } from "preact/hooks";
 import { useI18n, type Dict, type Formatter } from "../../i18n";
 import { Chevron } from "../components/Form";
 import { useEngine, useEngineVersion, useNow } from "../engine-hooks";
@@ -48,8 +48,13 @@ const TIER_TITLE: Record<string, keyof Dict> = {
   recontact: "tierRecontact",
 };
 
+/** Rows drawn at first and added by each "show more": a rep works the top of the queue, and
+ * drawing thousands of rows would delay the first paint of a large book by a second. */
+const PAGE = 100;
+
 export function QueueScreen() {
   const { t, fmt } = useI18n();
+  const [shown, setShown] = useState(PAGE);
   const engine = useEngine();
   const version = useEngineVersion();
   const now = useNow();
@@ -84,7 +89,7 @@ export function QueueScreen() {
       </div>
       {queue.items.length === 0 && <p class="empty">{t.queueEmpty}</p>}
       <ol class="queue" data-testid="queue" data-count={queue.items.length}>
-        {queue.items.flatMap((item) => {
+        {queue.items.slice(0, shown).flatMap((item) => {
           const f = facts.get(item.lead);
           const heading = item.tier !== lastTier ? TIER_TITLE[item.tier] : undefined;
           lastTier = item.tier;
@@ -115,6 +120,11 @@ export function QueueScreen() {
             : [row];
         })}
       </ol>
+      {queue.items.length > shown && (
+        <button type="button" class="btn" data-testid="queue-more" onClick={() => setShown(shown + PAGE)}>
+          {t.queueShowMore(queue.items.length - shown)}
+        </button>
+      )}
     </section>
   );
 }
