@@ -4,13 +4,12 @@
 //! into `target/wasm-bench/` and runs `wasm/bench/queue.mjs` under node.
 
 use std::io::Write as _;
-use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use flate2::Compression;
 use flate2::write::GzEncoder;
 
-use crate::test::{announce, cargo, run_checked};
+use crate::test::{announce, cargo, repo_root, run_checked};
 use crate::tools::{self, WASM_TARGET};
 
 /// The cargo profile of the browser build (Cargo.toml: `[profile.wasm-release]`).
@@ -64,9 +63,7 @@ pub fn run(args: &[String]) -> Result<()> {
     }
     run_checked(&mut build, "building fieldbook-wasm for wasm32 failed")?;
 
-    let target_dir = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root.join("target"));
+    let target_dir = crate::web::target_dir(&root);
     let module = target_dir
         .join(WASM_TARGET)
         .join(PROFILE)
@@ -122,13 +119,6 @@ fn gzip_len(bytes: &[u8]) -> Result<usize> {
 #[allow(clippy::cast_precision_loss)] // sizes of a few MB
 fn kib(n: usize) -> f64 {
     n as f64 / 1024.0
-}
-
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("xtask lives in a folder of the repository")
-        .to_path_buf()
 }
 
 #[cfg(test)]
