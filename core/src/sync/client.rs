@@ -17,7 +17,7 @@
 
 use super::link::{self, Kind, Link, Remote};
 use super::wire::{self, Limits, Message, PROTOCOL_V1, PeerId, PeerMetadata, WireError};
-use super::{DocSlot, Docs};
+use super::{DocSlot, DocSyncError, Docs};
 use crate::doc::DocumentId;
 use automerge::Automerge;
 use chrono::{DateTime, TimeDelta, Utc};
@@ -68,25 +68,9 @@ pub enum ClientError {
     /// A message that makes no sense in the connection's phase (ignored).
     #[error("unexpected {0} message")]
     Unexpected(String),
-    /// A sync payload automerge rejected (ignored; changes before the error may be applied).
-    #[error("bad sync message for {doc}: {reason}")]
-    BadSyncMessage {
-        /// The document.
-        doc: DocumentId,
-        /// Automerge's reason.
-        reason: String,
-    },
-    /// Bytes given to [`Client::restore_state`] that are not an encoded sync state.
-    #[error("bad sync state for {doc}: {reason}")]
-    BadSyncState {
-        /// The document.
-        doc: DocumentId,
-        /// Automerge's reason.
-        reason: String,
-    },
-    /// More messages arrived for a document being loaded than the client keeps.
-    #[error("dropped a message for {0} while it loads")]
-    ParkedOverflow(DocumentId),
+    /// A problem with one document's sync (the connection goes on).
+    #[error(transparent)]
+    Doc(#[from] DocSyncError),
 }
 
 /// What the host must do after a call (see the module documentation for the order).
@@ -206,7 +190,7 @@ impl Client {
     /// [`Client::connect`] (or for a document not synced in this session).
     pub fn restore_state(&mut self, id: DocumentId, bytes: &[u8]) -> Result<(), ClientError> {
         let link = Link::restored(bytes)
-            .map_err(|reason| ClientError::BadSyncState { doc: id, reason })?;
+            .map_err(|reason| DocSyncError::BadSyncState { doc: id, reason })?;
         match self.docs.get_mut(&id) {
             Some(doc) => doc.link = link,
             None => {
@@ -500,7 +484,7 @@ impl Client {
                 if state.parked.len() < max_parked {
                     state.parked.push(Parked { data, request });
                 } else {
-                    out.errors.push(ClientError::ParkedOverflow(id));
+                    out.errors.push(DocSyncError::ParkedOverflow(id).into());
                 }
                 if !state.waiting_load {
                     state.waiting_load = true;
@@ -532,7 +516,7 @@ impl Client {
         state.request_deadline = None;
         if let Some(reason) = received.error {
             out.errors
-                .push(ClientError::BadSyncMessage { doc: id, reason });
+                .push(DocSyncError::BadSyncMessage { doc: id, reason }.into());
         }
         if let Some(before) = received.changed_from {
             out.persist.push((id, doc.save_after(&before)));

@@ -19,7 +19,7 @@
 
 use super::link::{self, Link, Remote};
 use super::wire::{self, Limits, Message, PROTOCOL_V1, PeerId, PeerMetadata, WireError};
-use super::{DocSlot, Docs};
+use super::{DocSlot, DocSyncError, Docs};
 use crate::doc::DocumentId;
 use automerge::Automerge;
 use chrono::{DateTime, TimeDelta, Utc};
@@ -84,25 +84,9 @@ pub enum HubError {
     /// A message before `join`, or one only a server sends (ignored).
     #[error("unexpected {0} message")]
     Unexpected(String),
-    /// A sync payload automerge rejected (ignored; changes before the error may be applied).
-    #[error("bad sync message for {doc}: {reason}")]
-    BadSyncMessage {
-        /// The document.
-        doc: DocumentId,
-        /// Automerge's reason.
-        reason: String,
-    },
-    /// Bytes given to [`Hub::restore_state`] that are not an encoded sync state.
-    #[error("bad sync state for {doc}: {reason}")]
-    BadSyncState {
-        /// The document.
-        doc: DocumentId,
-        /// Automerge's reason.
-        reason: String,
-    },
-    /// More messages arrived for a document being loaded than the hub keeps.
-    #[error("dropped a message for {0} while it loads")]
-    ParkedOverflow(DocumentId),
+    /// A problem with one document's sync (the connection goes on).
+    #[error(transparent)]
+    Doc(#[from] DocSyncError),
     /// Another connection joined with the same peer id (closed, as the JS server does).
     #[error("replaced by a newer connection of the same peer")]
     Replaced,
@@ -225,7 +209,7 @@ impl Hub {
         bytes: &[u8],
     ) -> Result<(), HubError> {
         let link =
-            Link::restored(bytes).map_err(|reason| HubError::BadSyncState { doc, reason })?;
+            Link::restored(bytes).map_err(|reason| DocSyncError::BadSyncState { doc, reason })?;
         if let Some(connection) = self.conns.get_mut(&conn) {
             connection.links.insert(doc, link);
             self.docs.entry(doc).or_default().subscribers.insert(conn);
@@ -525,7 +509,8 @@ impl Hub {
         if entry.parked.len() < max {
             entry.parked.push((conn, message));
         } else {
-            out.errors.push((conn, HubError::ParkedOverflow(doc)));
+            out.errors
+                .push((conn, DocSyncError::ParkedOverflow(doc).into()));
         }
         if !entry.waiting_load {
             entry.waiting_load = true;
@@ -585,10 +570,11 @@ impl Hub {
         if let Some(reason) = received.error {
             out.errors.push((
                 conn,
-                HubError::BadSyncMessage {
+                DocSyncError::BadSyncMessage {
                     doc: doc_id,
                     reason,
-                },
+                }
+                .into(),
             ));
         }
         self.docs

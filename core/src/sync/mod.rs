@@ -45,6 +45,31 @@ pub mod wire;
 use crate::doc::DocumentId;
 use automerge::Automerge;
 
+/// A problem with one document's sync, on either side of a connection (the connection goes
+/// on). Part of [`client::ClientError`] and [`hub::HubError`].
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum DocSyncError {
+    /// A sync payload automerge rejected (ignored; changes before the error may be applied).
+    #[error("bad sync message for {doc}: {reason}")]
+    BadSyncMessage {
+        /// The document.
+        doc: DocumentId,
+        /// Automerge's reason.
+        reason: String,
+    },
+    /// Bytes given to `restore_state` that are not an encoded sync state.
+    #[error("bad sync state for {doc}: {reason}")]
+    BadSyncState {
+        /// The document.
+        doc: DocumentId,
+        /// Automerge's reason.
+        reason: String,
+    },
+    /// More messages arrived for a document being loaded than the peer keeps.
+    #[error("dropped a message for {0} while it loads")]
+    ParkedOverflow(DocumentId),
+}
+
 /// How a document stands on this side, as the host reports it.
 #[derive(Debug)]
 pub enum DocSlot<'a> {

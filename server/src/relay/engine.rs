@@ -675,10 +675,7 @@ impl Engine {
             HubError::JoinTimeout | HubError::Replaced => {
                 info!(conn = conn.0, member = %who, reason = %err, "closing");
             }
-            HubError::Unexpected(_)
-            | HubError::BadSyncMessage { .. }
-            | HubError::BadSyncState { .. }
-            | HubError::ParkedOverflow(_) => {
+            HubError::Unexpected(_) | HubError::Doc(_) => {
                 warn!(conn = conn.0, member = %who, error = %err, "protocol error");
             }
         }
