@@ -663,9 +663,7 @@ impl Replica {
         self.store.loaded.insert(id, doc);
         self.store.stored.insert(id);
         self.refold(id, &mut effects)?;
-        let out = self.client.sync_doc(id, &mut self.store, now);
-        self.session.insert(id);
-        self.absorb(out, now, &mut effects)?;
+        self.offer_local_change(id, now, &mut effects)?;
         Ok((id, effects))
     }
 
@@ -787,9 +785,7 @@ impl Replica {
         });
         self.count_chunks(id, 1, &mut effects);
         self.refold(id, &mut effects)?;
-        let out = self.client.sync_doc(id, &mut self.store, now);
-        self.session.insert(id);
-        self.absorb(out, now, &mut effects)?;
+        self.offer_local_change(id, now, &mut effects)?;
         Ok(effects)
     }
 
@@ -832,6 +828,19 @@ impl Replica {
         let mut effects = Effects::default();
         self.absorb(out, now, &mut effects)?;
         Ok(effects)
+    }
+
+    /// Offers a local change of `id` to the relay (a sync round, even when the document was
+    /// already synced in this connection).
+    fn offer_local_change(
+        &mut self,
+        id: DocumentId,
+        now: DateTime<Utc>,
+        effects: &mut Effects,
+    ) -> Result<(), ReplicaError> {
+        let out = self.client.sync_doc(id, &mut self.store, now);
+        self.session.insert(id);
+        self.absorb(out, now, effects)
     }
 
     fn sync(

@@ -67,9 +67,7 @@ impl Replica {
         });
         self.count_chunks(id, 1, &mut effects);
         self.reload_team(&mut effects)?;
-        let out = self.client.sync_doc(id, &mut self.store, now);
-        self.session.insert(id);
-        self.absorb(out, now, &mut effects)?;
+        self.offer_local_change(id, now, &mut effects)?;
         Ok(effects)
     }
 }
