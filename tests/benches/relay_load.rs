@@ -28,7 +28,6 @@ use fieldbook_tests::node::{JsSyncServer, interop_dir};
 use fieldbook_tests::peer::{Peer, PeerLog};
 use fieldbook_tests::samod_server::SamodServer;
 use std::collections::HashMap;
-use std::io::BufRead;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -235,31 +234,12 @@ impl Drop for Running {
 }
 
 fn start_relay(dir: &Path, durability: &str) -> Running {
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_fieldbook-relay"))
-        .args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--durability",
-            durability,
-        ])
-        .arg("--data")
-        .arg(dir)
-        .env("FIELDBOOK_LOG", "warn")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::inherit())
-        .spawn()
-        .expect("the relay starts");
-    let mut line = String::new();
-    std::io::BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let addr = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-        .to_owned();
-    Running::Relay(child, addr)
+    let relay = fieldbook_tests::ChildRelay::start_with(
+        env!("CARGO_BIN_EXE_fieldbook-relay"),
+        dir,
+        &["--durability", durability],
+    );
+    Running::Relay(relay.child, relay.addr.to_string())
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

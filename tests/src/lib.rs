@@ -482,17 +482,19 @@ pub struct ChildRelay {
 }
 
 impl ChildRelay {
-    /// Starts `binary serve --data dir --listen 127.0.0.1:0` and reads the address it prints.
+    /// Starts `binary serve --data dir --listen 127.0.0.1:0 --index-debounce-ms 20` and reads
+    /// the address it prints.
     pub fn start(binary: &str, dir: &Path) -> Self {
+        Self::start_with(binary, dir, &["--index-debounce-ms", "20"])
+    }
+
+    /// Starts `binary serve --data dir --listen 127.0.0.1:0 ARGS...` (warnings only in its
+    /// logs) and reads the address it prints.
+    pub fn start_with(binary: &str, dir: &Path, args: &[&str]) -> Self {
         use std::io::BufRead;
         let mut child = std::process::Command::new(binary)
-            .args([
-                "serve",
-                "--listen",
-                "127.0.0.1:0",
-                "--index-debounce-ms",
-                "20",
-            ])
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(args)
             .arg("--data")
             .arg(dir)
             .env("FIELDBOOK_LOG", "warn")
