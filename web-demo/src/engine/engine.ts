@@ -12,6 +12,7 @@ import init, { Replica } from "../wasm/fieldbook_wasm";
 import type {
   CallQueue,
   DayPlan,
+  Effects,
   InboxItem,
   LeadCommand,
   LeadFacts,
@@ -24,15 +25,7 @@ import { ReplicaDb, type ReadTimings, type StoredReplica, type Write } from "./i
 import { isExpired } from "./session";
 
 /** What every state-changing replica call returns (docs/wasm-api.md). */
-export interface Effects {
-  writes: Write[];
-  frames: Uint8Array[];
-  needLoad: string[];
-  changed: string[];
-  teamChanged: boolean;
-  close: boolean;
-  errors: string[];
-}
+export type { Effects };
 
 /** The subset of a WebSocket the engine uses (tests pass a fake). */
 export interface SocketLike {
@@ -302,7 +295,7 @@ export async function openEngine(session: Session, opts: EngineOptions = {}): Pr
   };
   const engine = new EngineImpl(session, db, replica, opts, timings, stored.summaries);
   const t3 = performance.now();
-  await engine.start(replica.openEffects() as Effects);
+  await engine.start(replica.openEffects());
   timings.openEffects = mark("fieldbook:open-effects", t3);
   timings.total = mark("fieldbook:open", t0);
   // For benchmarks and tests: the open engine and its timings.
@@ -597,9 +590,7 @@ class EngineImpl implements Engine {
   apply(id: string, command: LeadCommand): Promise<void> {
     const start = performance.now();
     return this.run(async () => {
-      const effects = (await this.withLoaded(id, () =>
-        this.replica.apply(id, command, this.now()),
-      )) as Effects;
+      const effects = await this.withLoaded(id, () => this.replica.apply(id, command, this.now()));
       this.touch(id);
       await this.carryOut(effects, "strict", () => {
         this.timings.lastCommand = performance.now() - start;
@@ -609,7 +600,7 @@ class EngineImpl implements Engine {
 
   applyTeam(command: TeamCommand): Promise<void> {
     return this.run(async () => {
-      await this.carryOut(this.replica.applyTeam(command, this.now()) as Effects, "strict");
+      await this.carryOut(this.replica.applyTeam(command, this.now()), "strict");
     }, "applyTeam");
   }
 
@@ -728,7 +719,7 @@ class EngineImpl implements Engine {
         continue;
       }
       try {
-        merge(effects, this.replica.loaded(id, doc, now) as Effects);
+        merge(effects, this.replica.loaded(id, doc, now));
         this.touch(id);
       } catch (error) {
         console.warn(`fieldbook: document ${id} does not load: ${describe(error)}`);
@@ -809,7 +800,7 @@ class EngineImpl implements Engine {
       // Frames of an earlier connection are dropped: the replica has reset that connection.
       if (socket !== this.replicaSocket) continue;
       try {
-        merge(effects, this.replica.receive(frame, now) as Effects);
+        merge(effects, this.replica.receive(frame, now));
       } catch (error) {
         console.warn("fieldbook sync: a frame was refused:", describe(error));
       }
@@ -845,7 +836,7 @@ class EngineImpl implements Engine {
       this.pollScheduled = true;
       void this.run(async () => {
         this.pollScheduled = false;
-        await this.carryOut(this.replica.poll(this.now()) as Effects, "relaxed");
+        await this.carryOut(this.replica.poll(this.now()), "relaxed");
       }, "poll").catch((error) => this.storageFailed(error));
     }, Math.max(0, deadline - this.now()));
   }
@@ -904,7 +895,7 @@ class EngineImpl implements Engine {
         this.replicaSocket = socket;
         this.progressTotal = 0;
         this.lastInFlight = 0;
-        await this.carryOut(this.replica.connect(this.now()) as Effects, "relaxed");
+        await this.carryOut(this.replica.connect(this.now()), "relaxed");
       }, "connect").catch((error) => this.storageFailed(error));
     };
     socket.onmessage = (event: MessageEvent) => {

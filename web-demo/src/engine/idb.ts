@@ -19,11 +19,8 @@
 // after that.
 
 /** One storage operation of the replica (docs/wasm-api.md, Effects.writes). */
-export type Write =
-  | { op: "append"; doc: string; bytes: Uint8Array }
-  | { op: "replace"; doc: string; bytes: Uint8Array }
-  | { op: "summary"; doc: string; bytes: Uint8Array }
-  | { op: "syncState"; doc: string; bytes: Uint8Array };
+import type { Write } from "../wasm/fieldbook_wasm";
+export type { Write };
 
 /** What `Replica.open` takes from storage (docs/wasm-api.md). */
 export interface StoredReplica {
