@@ -212,7 +212,20 @@ pub fn edit_team<F>(
 where
     F: FnOnce(&mut automerge::transaction::Transaction<'_>) -> Result<(), DocError>,
 {
-    let mut loaded = load_team(store, team, random_actor())?;
+    let loaded = load_team(store, team, random_actor())?;
+    commit_team_change(store, loaded, now, edit)
+}
+
+/// Makes `edit` one change of a loaded team document and stores it.
+fn commit_team_change<F>(
+    store: &mut dyn RelayStore,
+    mut loaded: TeamDoc,
+    now: DateTime<Utc>,
+    edit: F,
+) -> Result<(), AdminError>
+where
+    F: FnOnce(&mut automerge::transaction::Transaction<'_>) -> Result<(), DocError>,
+{
     let before = loaded.doc.get_heads();
     let mut tx = loaded.doc.transaction();
     edit(&mut tx).map_err(|source| AdminError::Doc {
@@ -233,7 +246,7 @@ pub fn add_member(
     now: DateTime<Utc>,
 ) -> Result<(), AdminError> {
     check_id("member id", member.id.as_str())?;
-    let mut loaded = load_team(store, team, random_actor())?;
+    let loaded = load_team(store, team, random_actor())?;
     if loaded.team.member(&member.id).is_some() {
         return Err(AdminError::MemberExists {
             team: team.clone(),
@@ -257,16 +270,9 @@ pub fn add_member(
             }
         }
     }
-    let before = loaded.doc.get_heads();
-    let mut tx = loaded.doc.transaction();
-    team_doc::put_member(&mut tx, member).map_err(|source| AdminError::Doc {
-        id: loaded.id,
-        source,
-    })?;
-    tx.commit_with(doc::commit_options(now));
-    let writes = change_writes(loaded.id, &loaded.doc, &before, &mut loaded.record);
-    store.apply(&writes)?;
-    Ok(())
+    commit_team_change(store, loaded, now, |tx| {
+        team_doc::put_member(tx, member).map(drop)
+    })
 }
 
 /// Removes member `member` from team `team` and revokes their tokens; returns how many tokens
@@ -277,22 +283,16 @@ pub fn remove_member(
     member: &MemberId,
     now: DateTime<Utc>,
 ) -> Result<usize, AdminError> {
-    let mut loaded = load_team(store, team, random_actor())?;
+    let loaded = load_team(store, team, random_actor())?;
     if loaded.team.member(member).is_none() {
         return Err(AdminError::NoMember {
             team: team.clone(),
             member: member.clone(),
         });
     }
-    let before = loaded.doc.get_heads();
-    let mut tx = loaded.doc.transaction();
-    team_doc::remove_member(&mut tx, member).map_err(|source| AdminError::Doc {
-        id: loaded.id,
-        source,
+    commit_team_change(store, loaded, now, |tx| {
+        team_doc::remove_member(tx, member).map(drop)
     })?;
-    tx.commit_with(doc::commit_options(now));
-    let writes = change_writes(loaded.id, &loaded.doc, &before, &mut loaded.record);
-    store.apply(&writes)?;
     let mut revoked = 0;
     for token in store.tokens(Some(team))? {
         if token.member == *member
