@@ -4,6 +4,7 @@
 //! into `target/wasm-bench/` and runs `wasm/bench/queue.mjs` under node.
 
 use std::io::Write as _;
+use std::path::Path;
 
 use anyhow::{Context, Result, bail};
 use flate2::Compression;
@@ -26,30 +27,42 @@ pub fn run(args: &[String]) -> Result<()> {
         ),
     };
     let root = repo_root();
+    // The data types' TypeScript comes from the core's serde types: stop before building a
+    // module whose .d.ts would disagree with them.
+    build_module(&root, bench, true)
+}
+
+/// The browser build for `cargo xtask serve` and `cargo xtask test`, without the TypeScript
+/// check: the test command makes it in `cargo test --workspace`, and a running product does
+/// not need it (it would add a native debug build to a fresh machine's `serve`).
+pub fn build(root: &Path) -> Result<()> {
+    build_module(root, false, false)
+}
+
+fn build_module(root: &Path, bench: bool, check_types: bool) -> Result<()> {
     announce("checking tools: wasm32 target, wasm-bindgen (pinned to Cargo.lock)");
     tools::ensure_rustup_parts()?;
-    tools::ensure_wasm_bindgen_test_runner(&root)?;
+    tools::ensure_wasm_bindgen_test_runner(root)?;
     if bench {
         tools::ensure_node()?;
     }
-
-    // The data types' TypeScript comes from the core's serde types: stop before building a
-    // module whose .d.ts would disagree with them.
-    run_checked(
-        cargo().current_dir(&root).args([
-            "test",
-            "-q",
-            "-p",
-            "fieldbook-wasm",
-            "--test",
-            "ts_types",
-        ]),
-        "wasm/src/types.d.ts is not what the core's types generate: run \
-         `UPDATE_EXPECT=1 cargo test -p fieldbook-wasm --test ts_types` and commit it",
-    )?;
+    if check_types {
+        run_checked(
+            cargo().current_dir(root).args([
+                "test",
+                "-q",
+                "-p",
+                "fieldbook-wasm",
+                "--test",
+                "ts_types",
+            ]),
+            "wasm/src/types.d.ts is not what the core's types generate: run \
+             `UPDATE_EXPECT=1 cargo test -p fieldbook-wasm --test ts_types` and commit it",
+        )?;
+    }
 
     let mut build = cargo();
-    build.current_dir(&root).args([
+    build.current_dir(root).args([
         "build",
         "-p",
         "fieldbook-wasm",
@@ -63,7 +76,7 @@ pub fn run(args: &[String]) -> Result<()> {
     }
     run_checked(&mut build, "building fieldbook-wasm for wasm32 failed")?;
 
-    let target_dir = crate::web::target_dir(&root);
+    let target_dir = crate::web::target_dir(root);
     let module = target_dir
         .join(WASM_TARGET)
         .join(PROFILE)
@@ -90,7 +103,7 @@ pub fn run(args: &[String]) -> Result<()> {
     let gz = gzip_len(&bytes)?;
     println!(
         "\n{}: {} bytes ({:.1} KiB), gzip -9 {} bytes ({:.1} KiB)",
-        bg.strip_prefix(&root).unwrap_or(&bg).display(),
+        bg.strip_prefix(root).unwrap_or(&bg).display(),
         bytes.len(),
         kib(bytes.len()),
         gz,
@@ -100,7 +113,7 @@ pub fn run(args: &[String]) -> Result<()> {
     if bench {
         run_checked(
             std::process::Command::new("node")
-                .current_dir(&root)
+                .current_dir(root)
                 .arg("wasm/bench/queue.mjs")
                 .arg(&out_dir),
             "the wasm benchmark failed",

@@ -46,7 +46,7 @@ fn modified(path: &Path) -> Option<std::time::SystemTime> {
 /// Builds the wasm core (`cargo xtask wasm`'s work) and then the web app into
 /// `web-demo/dist`.
 pub fn build_app(root: &Path) -> Result<()> {
-    crate::wasm::run(&[])?;
+    crate::wasm::build(root)?;
     let web = root.join("web-demo");
     npm_ci(&web)?;
     run_checked(
