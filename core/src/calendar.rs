@@ -266,6 +266,32 @@ impl Calendar {
         );
         self.at(date, time)
     }
+
+    /// `t` moved `n` calendar days on at the same local time; when that day is not a working
+    /// day, the next working day at the same time clamped into working hours (a follow-up two
+    /// days after a Thursday 19:30 call of a Sunday–Thursday rep is due Sunday 18:00). Every
+    /// "N days later" due date a rule computes goes through here (ARCHITECTURE.md, rule map).
+    pub fn days_later_on_working_day(&self, t: DateTime<Utc>, n: u32) -> DateTime<Utc> {
+        let later = self.days_later(t, n);
+        if self.week.days.is_empty() || self.is_working_day(self.local_date(later)) {
+            later
+        } else {
+            self.add_working_days_clamped(later, 1)
+        }
+    }
+
+    /// `t` moved `n` calendar days on at the same local time (across a DST change the same
+    /// wall time, not a multiple of 24 hours).
+    pub fn days_later(&self, t: DateTime<Utc>, n: u32) -> DateTime<Utc> {
+        let local = t.with_timezone(&self.tz);
+        self.at(local.date_naive() + Days::new(u64::from(n)), local.time())
+    }
+
+    /// Whole calendar days from the local date of `earlier` to the local date of `later` (0 on
+    /// the same day, 1 for yesterday); negative when `later` is on an earlier date.
+    pub fn days_between(&self, earlier: DateTime<Utc>, later: DateTime<Utc>) -> i64 {
+        (self.local_date(later) - self.local_date(earlier)).num_days()
+    }
 }
 
 #[cfg(test)]
@@ -367,6 +393,48 @@ mod tests {
         assert_eq!(
             ro.add_working_days_clamped(t, 1),
             utc("2026-11-25T09:15:00Z")
+        );
+    }
+
+    #[test]
+    fn n_days_later_on_a_working_day() {
+        let ro = Calendar::new(chrono_tz::Europe::Bucharest, WorkingWeek::default());
+        // Thursday 10:00 local + 2 days = Saturday: Monday 10:00.
+        assert_eq!(
+            ro.days_later_on_working_day(utc("2026-11-26T08:00:00Z"), 2),
+            utc("2026-11-30T08:00:00Z")
+        );
+        // Thursday + 1 day = Friday, a working day: not moved.
+        assert_eq!(
+            ro.days_later_on_working_day(utc("2026-11-26T08:00:00Z"), 1),
+            utc("2026-11-27T08:00:00Z")
+        );
+        // Moved from Sunday 07:00 local: clamped into working hours, Monday 09:00.
+        assert_eq!(
+            ro.days_later_on_working_day(utc("2026-11-27T05:00:00Z"), 2),
+            utc("2026-11-30T07:00:00Z")
+        );
+        // Israeli week: Thursday + 2 = Saturday → Sunday.
+        assert_eq!(
+            il().days_later_on_working_day(utc("2026-11-26T08:00:00Z"), 2),
+            utc("2026-11-29T08:00:00Z")
+        );
+        // A week with no working days never moves a date (nothing is scheduled never).
+        let none = Calendar::new(
+            chrono_tz::UTC,
+            WorkingWeek {
+                days: WeekdaySet::default(),
+                ..WorkingWeek::default()
+            },
+        );
+        assert_eq!(
+            none.days_later_on_working_day(utc("2026-11-26T08:00:00Z"), 2),
+            utc("2026-11-28T08:00:00Z")
+        );
+        // Calendar days between two instants, in the zone: Friday 23:30 → Saturday 00:10 is 1.
+        assert_eq!(
+            ro.days_between(utc("2026-11-27T21:30:00Z"), utc("2026-11-27T22:10:00Z")),
+            1
         );
     }
 }

@@ -29,14 +29,20 @@ use crate::lead::{
     AttemptOutcome, Channel, ConversationEnd, ConversationKind, Event, EventKind, Material,
     NextStepKind, ReviewDecision, Topic,
 };
-use crate::money::Money;
+use crate::money::{Money, is_currency_code};
 use crate::playbook::StatusRole;
 use crate::team::{Role, Team};
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+mod history;
 pub mod lead_fields;
+pub use history::{HistoryWarning, check_history};
 pub use lead_fields::{LeadEdit, LeadPatch, NewLead, create_lead, edit_lead};
+
+/// R3: why a conversation without notes is refused.
+const NOTES_MISSING: &str =
+    "document what was said and the customer's needs; a conversation without notes is not saved";
 
 /// Why a command was refused. Every variant names the field or the rule; nothing was written.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -259,7 +265,7 @@ fn check_next_step(
         return Err(invalid(
             field,
             format!(
-                "the next step must be due after now ({now}), not at {}",
+                "the next step must be due after the time it is recorded ({now}), not at {}",
                 input.due
             ),
         ));
@@ -328,7 +334,7 @@ fn check_amount(field: &str, amount: &Money) -> Result<(), CommandError> {
     if amount.minor <= 0 {
         return Err(invalid(field, "the amount must be more than 0"));
     }
-    if amount.currency.len() != 3 || !amount.currency.bytes().all(|b| b.is_ascii_uppercase()) {
+    if !is_currency_code(&amount.currency) {
         return Err(invalid(
             field,
             format!(
@@ -358,10 +364,7 @@ pub fn log_conversation(
     input: ConversationInput,
 ) -> Result<Vec<Event>, CommandError> {
     if input.notes.trim().is_empty() {
-        return Err(missing(
-            "notes",
-            "document what was said and the customer's needs; a conversation without notes is not saved",
-        ));
+        return Err(missing("notes", NOTES_MISSING));
     }
     let endings: Vec<&str> = [
         ("next_step", input.next_step.is_some()),
@@ -419,7 +422,12 @@ pub fn log_conversation(
     } else if input.needs_time {
         let step = NextStepInput {
             kind: NextStepKind::Call,
-            due: now + Duration::days(i64::from(playbook.follow_ups.needs_time_days)),
+            // "In a week" lands on the owner's working day; a date the customer named never
+            // moves (above).
+            due: author
+                .team
+                .calendar(&facts.owner)
+                .days_later_on_working_day(now, playbook.follow_ups.needs_time_days),
             agreed: true,
             duration_minutes: None,
             note: "the customer needs time".to_owned(),

@@ -15,7 +15,7 @@ use crate::lead::{
 use crate::money::Money;
 use crate::playbook::{Playbook, StatusRole};
 use crate::rules::r14_conflicts::{self, Conflict, TopicHeads};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 /// The open next step of a lead: the last one recorded and not yet consumed by a conversation,
@@ -156,6 +156,10 @@ pub struct LeadFacts {
     pub pending_review: Option<PendingReview>,
     /// When a manager last decided on a refusal.
     pub last_review_at: Option<DateTime<Utc>>,
+    /// When nurture started (R9): the manager validated the refusal (R7), or the lead was
+    /// closed without needing a review (R2's unreachable close, a manager's status). `None`
+    /// while a refusal waits for review and whenever the lead is not Not interested.
+    pub nurture_since: Option<DateTime<Utc>>,
     /// A return-to-funnel whose follow-up is still to be done (R7).
     pub returned_at: Option<DateTime<Utc>>,
     /// When the lead was won.
@@ -200,6 +204,22 @@ impl LeadFacts {
         facts
     }
 
+    /// The amounts that orderings and totals convert to the team currency, each with the date
+    /// of its rate: the deal size at `today`, every order and refusal budget on its own (UTC)
+    /// date.
+    pub fn amounts_to_convert(
+        &self,
+        today: NaiveDate,
+    ) -> impl Iterator<Item = (&Money, NaiveDate)> + '_ {
+        let deal = self.deal_size.as_ref().map(|m| (m, today));
+        let orders = self.orders.iter().map(|o| (&o.amount, o.at.date_naive()));
+        let budgets = self
+            .refusals
+            .iter()
+            .filter_map(|r| Some((r.budget.as_ref()?, r.at.date_naive())));
+        deal.into_iter().chain(orders).chain(budgets)
+    }
+
     /// Whether the lead was a customer just before `at`: after the events before `at`,
     /// not those at `at` or later.
     pub fn is_customer_before(&self, at: DateTime<Utc>) -> bool {
@@ -235,6 +255,7 @@ impl LeadFacts {
             lost_at: None,
             pending_review: None,
             last_review_at: None,
+            nurture_since: None,
             returned_at: None,
             won_at: None,
             last_order_at: None,
@@ -266,6 +287,9 @@ impl LeadFacts {
                 }
             }
             _ => {}
+        }
+        if self.role == StatusRole::Lost {
+            self.nurture_since = None;
         }
         self.role = role;
         self.status_override = None;
@@ -407,14 +431,22 @@ impl LeadFacts {
                     by: event.by.clone(),
                     reason: reason.clone(),
                 });
+                // Nurture waits for the manager's review (R7 → R9).
+                self.nurture_since = (!needs_review).then_some(at);
             }
             EventKind::ReviewDecision { decision, .. } => {
                 self.pending_review = None;
                 self.last_review_at = Some(at);
-                if let ReviewDecision::ReturnToFunnel { .. } = decision {
-                    self.enter(StatusRole::InProcess, at);
-                    self.returned_at = Some(at);
-                    self.next_step = None;
+                match decision {
+                    ReviewDecision::ReturnToFunnel { .. } => {
+                        self.enter(StatusRole::InProcess, at);
+                        self.returned_at = Some(at);
+                        self.next_step = None;
+                    }
+                    ReviewDecision::RefusalValidated if self.role == StatusRole::Lost => {
+                        self.nurture_since = Some(at);
+                    }
+                    ReviewDecision::RefusalValidated => {}
                 }
             }
             EventKind::Won { .. } => {
@@ -444,6 +476,10 @@ impl LeadFacts {
                 if let Some(def) = playbook.status(status) {
                     self.enter(def.role, at);
                     self.status_override = Some(def.key.clone());
+                    // A manager closing the lead needs no review of it.
+                    if def.role == StatusRole::Lost && self.pending_review.is_none() {
+                        self.nurture_since.get_or_insert(at);
+                    }
                 }
             }
         }

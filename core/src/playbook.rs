@@ -2,6 +2,7 @@
 //! A team can change any of them; a field missing from a stored playbook takes its default.
 
 use crate::calendar::{ClockTime, WeekdaySet, WorkingWeek};
+use crate::money::{ExchangeRate, Rates, is_currency_code};
 use serde::{Deserialize, Serialize};
 
 /// The built-in role of a pipeline status: the rules act on roles, so a team may rename and
@@ -375,6 +376,11 @@ pub struct Playbook {
     pub tiers: TierPolicy,
     /// R11.
     pub day_plan: DayPlanPolicy,
+    /// The team currency (ISO 4217): orderings and totals are in it (SPEC §2).
+    pub currency: String,
+    /// Dated rates into the team currency; an amount in another currency without a rate on its
+    /// date is never mixed into a total or an ordering (see `crate::money`).
+    pub exchange_rates: Vec<ExchangeRate>,
 }
 
 impl Default for Playbook {
@@ -432,6 +438,8 @@ impl Default for Playbook {
             dormant_after_days: 180,
             tiers: TierPolicy::default(),
             day_plan: DayPlanPolicy::default(),
+            currency: Self::DEFAULT_CURRENCY.to_owned(),
+            exchange_rates: Vec::new(),
         }
     }
 }
@@ -447,7 +455,10 @@ pub struct PlaybookError {
 }
 
 impl Playbook {
-    /// The team default for an Israeli team: Sunday–Thursday, 09:00–18:00.
+    /// The team currency of a playbook that does not name one.
+    pub const DEFAULT_CURRENCY: &str = "EUR";
+
+    /// The team default for an Israeli team: Sunday–Thursday, 09:00–18:00, in shekels.
     pub fn israeli() -> Self {
         Self {
             working_week: WorkingWeek {
@@ -455,8 +466,14 @@ impl Playbook {
                 start: ClockTime::hm(9, 0).expect("valid"),
                 end: ClockTime::hm(18, 0).expect("valid"),
             },
+            currency: "ILS".to_owned(),
             ..Self::default()
         }
+    }
+
+    /// The team currency with its rates, to convert amounts.
+    pub fn rates(&self) -> Rates<'_> {
+        Rates::new(&self.currency, &self.exchange_rates)
     }
 
     /// The status the rules use for `role`: the first status with that role.
@@ -533,6 +550,44 @@ impl Playbook {
         }
         if self.working_week.start >= self.working_week.end {
             return err("working_week", "start must be before end".to_owned());
+        }
+        if !is_currency_code(&self.currency) {
+            return err(
+                "currency",
+                format!(
+                    "{:?} is not an ISO 4217 currency code like \"ILS\"",
+                    self.currency
+                ),
+            );
+        }
+        for (i, r) in self.exchange_rates.iter().enumerate() {
+            if !is_currency_code(&r.currency) {
+                return err(
+                    &format!("exchange_rates[{i}].currency"),
+                    format!(
+                        "{:?} is not an ISO 4217 currency code like \"RON\"",
+                        r.currency
+                    ),
+                );
+            }
+            if r.currency == self.currency {
+                return err(
+                    &format!("exchange_rates[{i}].currency"),
+                    format!("{} is the team currency: it needs no rate", r.currency),
+                );
+            }
+            if let Some(j) = self.exchange_rates[..i]
+                .iter()
+                .position(|o| o.currency == r.currency && o.date == r.date)
+            {
+                return err(
+                    &format!("exchange_rates[{i}].date"),
+                    format!(
+                        "{} already has a rate on {}, exchange_rates[{j}]",
+                        r.currency, r.date
+                    ),
+                );
+            }
         }
         let t = &self.tiers;
         if t.a_percent + t.b_percent > 100 {

@@ -23,7 +23,8 @@ use serde::Serialize;
 pub enum QueueTier {
     /// 1: new leads with no attempt yet, oldest first.
     NewLead,
-    /// 2: next steps due today or overdue, larger deal first, then earlier due.
+    /// 2: next steps due today or overdue, larger deal first (in the team currency at today's
+    /// rate), then earlier due.
     FollowUp,
     /// 3: no-answer leads due another attempt, oldest last attempt first.
     NoAnswerRetry,
@@ -41,6 +42,8 @@ pub enum QueueReason {
     NewLead {
         /// When the lead was created.
         created_at: DateTime<Utc>,
+        /// Calendar days from its creation to today, in the owner's zone (0: today).
+        days_ago: u32,
     },
     /// A follow-up is due today or overdue (R3, R4, R7, R13).
     FollowUp {
@@ -50,6 +53,9 @@ pub enum QueueReason {
         agreed: bool,
         /// The deal size.
         deal: Option<Money>,
+        /// The deal's currency has no rate to the team currency today: the lead is ordered as
+        /// one without a deal size.
+        missing_rate: bool,
     },
     /// The next attempt of the no-answer cadence (R2).
     NoAnswerRetry {
@@ -59,6 +65,8 @@ pub enum QueueReason {
         max_attempts: u32,
         /// When the lead was last tried.
         last_attempt_at: DateTime<Utc>,
+        /// Calendar days from the last attempt to today, in the owner's zone (1: yesterday).
+        days_ago: u32,
     },
     /// A nurture re-contact (R9).
     Nurture {
@@ -111,7 +119,8 @@ struct Candidate {
     lead_idx: usize,
     tier: QueueTier,
     due: DateTime<Utc>,
-    /// Secondary key inside the tier (negated deal size for tier 2, last attempt for tier 3).
+    /// Secondary key inside the tier (negated deal size in the team currency for tier 2, last
+    /// attempt for tier 3).
     rank: i64,
 }
 
@@ -176,6 +185,9 @@ fn classify(
     end_of_today: DateTime<Utc>,
 ) -> Option<(Candidate, QueueReason)> {
     let role = effective_role(cx, facts);
+    let days_ago = |t: DateTime<Utc>| {
+        u32::try_from(cx.calendar.days_between(t, cx.now).max(0)).unwrap_or(u32::MAX)
+    };
     let candidate = |tier, due, rank, reason| {
         Some((
             Candidate {
@@ -191,6 +203,7 @@ fn classify(
     if role == StatusRole::New && facts.n_attempts == 0 {
         let reason = QueueReason::NewLead {
             created_at: facts.created_at,
+            days_ago: days_ago(facts.created_at),
         };
         return candidate(QueueTier::NewLead, facts.created_at, 0, reason);
     }
@@ -198,13 +211,20 @@ fn classify(
     if let Some((due, source)) = follow_up(cx, facts, role)
         && due < end_of_today
     {
-        let deal = facts.deal_size.as_ref().map_or(0, |m| m.minor);
+        // Deals compare in the team currency at today's rate; a deal with no rate is never
+        // compared raw: it orders like a lead without a deal size (documented fallback).
+        let converted = facts
+            .deal_size
+            .as_ref()
+            .map(|m| cx.playbook.rates().convert(m, cx.now.date_naive()));
         let reason = QueueReason::FollowUp {
             source,
             agreed: source == FollowUpSource::NextStep
                 && facts.next_step.as_ref().is_some_and(|s| s.agreed),
             deal: facts.deal_size.clone(),
+            missing_rate: converted == Some(None),
         };
+        let deal = converted.flatten().unwrap_or(0);
         return candidate(QueueTier::FollowUp, due, -deal, reason);
     }
     // 3. No-answer leads with attempts left whose last attempt was before today. With the
@@ -219,6 +239,7 @@ fn classify(
             attempt: facts.n_failed_attempts + 1,
             max_attempts: cx.playbook.cadence.max_attempts,
             last_attempt_at: last,
+            days_ago: days_ago(last),
         };
         return candidate(QueueTier::NoAnswerRetry, due, last.timestamp(), reason);
     }
@@ -232,7 +253,7 @@ fn classify(
         return candidate(QueueTier::Recontact, due, 0, reason);
     }
     if let Some(&tier) = tiers.get(&facts.id)
-        && let Some(due) = visit_due(cx.playbook, facts, tier)
+        && let Some(due) = visit_due(cx.playbook, &cx.calendar, facts, tier)
         && due < end_of_today
     {
         return candidate(QueueTier::Recontact, due, 0, QueueReason::VisitDue { tier });
@@ -240,13 +261,16 @@ fn classify(
     None
 }
 
-fn ago(now: DateTime<Utc>, t: DateTime<Utc>) -> String {
+/// "25 min ago" and "3 h ago" on the same local day, then calendar days ("yesterday", "3 days
+/// ago"): an attempt on Friday 10:00 seen on Monday 09:30 was 3 days ago, not 2.
+fn ago(now: DateTime<Utc>, t: DateTime<Utc>, days_ago: u32) -> String {
     let minutes = (now - t).num_minutes();
-    match minutes {
-        m if m < 0 => "in the future".to_owned(),
-        m if m < 60 => format!("{m} min ago"),
-        m if m < 48 * 60 => format!("{} h ago", m / 60),
-        m => format!("{} days ago", m / (24 * 60)),
+    match (days_ago, minutes) {
+        (_, m) if m < 0 => "in the future".to_owned(),
+        (0, m) if m < 60 => format!("{m} min ago"),
+        (0, m) => format!("{} h ago", m / 60),
+        (1, _) => "yesterday".to_owned(),
+        (d, _) => format!("{d} days ago"),
     }
 }
 
@@ -273,14 +297,18 @@ impl CallQueue {
     /// The reason of `item` as an English sentence for the rep, in the rep's time zone.
     pub fn reason_text(&self, item: &QueueItem) -> String {
         match &item.reason {
-            QueueReason::NewLead { created_at } => format!(
+            QueueReason::NewLead {
+                created_at,
+                days_ago,
+            } => format!(
                 "New lead created {}, no attempt yet: call now (speed to lead)",
-                ago(self.now, *created_at)
+                ago(self.now, *created_at, *days_ago)
             ),
             QueueReason::FollowUp {
                 source,
                 agreed,
                 deal,
+                missing_rate,
             } => {
                 let what = match source {
                     FollowUpSource::NextStep if *agreed => "Next step agreed with the customer",
@@ -291,7 +319,14 @@ impl CallQueue {
                 };
                 let deal = deal
                     .as_ref()
-                    .map(|m| format!(", deal {} {}", format_minor(m.minor), m.currency))
+                    .map(|m| {
+                        let rate = if *missing_rate {
+                            " (no exchange rate)"
+                        } else {
+                            ""
+                        };
+                        format!(", deal {} {}{rate}", format_minor(m.minor), m.currency)
+                    })
                     .unwrap_or_default();
                 format!("{what}, {}{deal}", self.when_due(item.due))
             }
@@ -299,9 +334,10 @@ impl CallQueue {
                 attempt,
                 max_attempts,
                 last_attempt_at,
+                days_ago,
             } => format!(
                 "No answer so far: attempt {attempt} of {max_attempts}, last tried {}",
-                ago(self.now, *last_attempt_at)
+                ago(self.now, *last_attempt_at, *days_ago)
             ),
             QueueReason::Nurture { lost_at } => format!(
                 "Not interested since {}: nurture re-contact due",

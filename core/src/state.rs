@@ -43,6 +43,10 @@ pub enum Flag {
     DoNotContact,
     /// R14: decisions made on different devices contradict each other; a manager settles it.
     Conflict,
+    /// An amount of the lead (deal size today, an order or a refusal budget on its date) is
+    /// in a currency with no exchange rate to the team currency: it is left out of totals and
+    /// the queue orders the lead as one without a deal size until a rate is added (SPEC §2).
+    NoExchangeRate,
 }
 
 /// What a task asks someone to do.
@@ -217,10 +221,19 @@ pub fn follow_up(
         return Some((due, FollowUpSource::FirstContact));
     }
     if role == StatusRole::Dormant {
-        return rules::r13_inactive_customers::inactive_since(cx, facts)
+        return rules::r13_inactive_customers::reactivation_due(cx, facts)
             .map(|t| (t, FollowUpSource::Reactivation));
     }
     None
+}
+
+/// Whether an amount the orderings and totals read (the deal size at today's rate, each order
+/// and refusal budget at the rate of its date) cannot be converted to the team currency.
+pub fn lacks_exchange_rate(cx: &RuleContext<'_>, facts: &LeadFacts) -> bool {
+    let rates = cx.playbook.rates();
+    facts
+        .amounts_to_convert(cx.now.date_naive())
+        .any(|(money, date)| rates.convert(money, date).is_none())
 }
 
 /// Derives the state of the lead summarised by `facts` in `team` at `now`.
@@ -257,6 +270,9 @@ pub fn derive_in(cx: &RuleContext<'_>, facts: &LeadFacts) -> LeadState {
     rules::r09_nurture::apply(cx, facts, role, &mut state);
     rules::r12_trust_requests::apply(cx, facts, role, &mut state);
     rules::r14_conflicts::apply(cx, facts, role, &mut state);
+    if lacks_exchange_rate(cx, facts) {
+        state.flags.push(Flag::NoExchangeRate);
+    }
     state.flags.sort();
     state.flags.dedup();
     state

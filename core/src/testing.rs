@@ -19,7 +19,8 @@ pub(crate) fn t(s: &str) -> DateTime<Utc> {
 }
 
 /// A team: manager `mgr` and rep `dana` in Jerusalem (Sunday–Thursday), rep `ion` in
-/// Bucharest (Monday–Friday, the playbook default), admin `ada` in UTC.
+/// Bucharest (Monday–Friday, the playbook default), admin `ada` in UTC. The team currency is
+/// ILS (the builder's amounts), with no exchange rates.
 pub(crate) fn team() -> Team {
     let il_week = WorkingWeek {
         days: WeekdaySet::SUN_THU,
@@ -71,7 +72,10 @@ pub(crate) fn team() -> Team {
                 name: p.to_uppercase(),
             })
             .collect(),
-        playbook: Playbook::default(),
+        playbook: Playbook {
+            currency: "ILS".to_owned(),
+            ..Playbook::default()
+        },
     }
 }
 
@@ -79,6 +83,8 @@ pub(crate) fn team() -> Team {
 pub(crate) struct LeadBuilder {
     lead: Lead,
     by: MemberId,
+    /// The currency of the amounts written from here on (ILS unless [`Self::in_currency`]).
+    currency: &'static str,
 }
 
 impl LeadBuilder {
@@ -104,14 +110,21 @@ impl LeadBuilder {
                 events: Vec::new(),
             },
             by: owner,
+            currency: "ILS",
         };
         b = b.event(created, EventKind::Created);
         b
     }
 
-    /// Sets the deal size in minor units of ILS.
+    /// Writes the amounts that follow (deal, quote, refusal budget, won, order) in `currency`.
+    pub(crate) fn in_currency(mut self, currency: &'static str) -> Self {
+        self.currency = currency;
+        self
+    }
+
+    /// Sets the deal size in minor units of the builder's currency.
     pub(crate) fn deal(mut self, minor: i64) -> Self {
-        self.lead.deal_size = Some(Money::new(minor, "ILS"));
+        self.lead.deal_size = Some(Money::new(minor, self.currency));
         self
     }
 
@@ -208,10 +221,11 @@ impl LeadBuilder {
     }
 
     pub(crate) fn quote(self, at: &str, minor: i64) -> Self {
+        let currency = self.currency;
         self.event(
             at,
             EventKind::QuoteSent {
-                amount: Money::new(minor, "ILS"),
+                amount: Money::new(minor, currency),
                 products: vec![ProductId::from("crm")],
             },
         )
@@ -224,12 +238,13 @@ impl LeadBuilder {
         product: &str,
         budget: Option<i64>,
     ) -> Self {
+        let currency = self.currency;
         self.event(
             at,
             EventKind::Refusal {
                 reason: reason.to_owned(),
                 products: vec![ProductId::from(product)],
-                budget: budget.map(|b| Money::new(b, "ILS")),
+                budget: budget.map(|b| Money::new(b, currency)),
                 competitor: None,
                 note: String::new(),
             },
@@ -256,20 +271,22 @@ impl LeadBuilder {
     }
 
     pub(crate) fn won(self, at: &str, minor: i64) -> Self {
+        let currency = self.currency;
         self.event(
             at,
             EventKind::Won {
-                amount: Money::new(minor, "ILS"),
+                amount: Money::new(minor, currency),
                 products: vec![ProductId::from("crm")],
             },
         )
     }
 
     pub(crate) fn order(self, at: &str, minor: i64, products: &[&str]) -> Self {
+        let currency = self.currency;
         self.event(
             at,
             EventKind::Order {
-                amount: Money::new(minor, "ILS"),
+                amount: Money::new(minor, currency),
                 gross_profit: None,
                 products: products.iter().map(|p| ProductId::from(*p)).collect(),
             },
@@ -336,13 +353,14 @@ impl LeadBuilder {
         self
     }
 
-    /// An order in ILS with a known gross profit.
+    /// An order with a known gross profit, both in the builder's currency.
     pub(crate) fn order_gp(self, at: &str, minor: i64, profit: i64, products: &[&str]) -> Self {
+        let currency = self.currency;
         self.event(
             at,
             EventKind::Order {
-                amount: Money::new(minor, "ILS"),
-                gross_profit: Some(Money::new(profit, "ILS")),
+                amount: Money::new(minor, currency),
+                gross_profit: Some(Money::new(profit, currency)),
                 products: products.iter().map(|p| ProductId::from(*p)).collect(),
             },
         )

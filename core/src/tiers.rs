@@ -15,9 +15,12 @@
 //!   wins or orders. A later conflict resolution (R14) does reach back: a win it overruled
 //!   never made a customer. Account facts (growth, churn, payment terms, plan) have no history:
 //!   their current values are used.
-//! - Revenue and gross profit are summed in minor units of each order's currency and scored
-//!   as such (no exchange rates in the core): a team selling in several currencies compares
-//!   customers by raw minor units. `revenue` keeps the exact per-currency totals for display.
+//! - Revenue and gross profit are converted to the team currency, each order at the latest
+//!   rate on or before its own (UTC) date (`crate::money`), and scored in minor units of the
+//!   team currency. An order in a currency with no rate on its date is left out of the
+//!   converted figures and named in `missing_rates`, never mixed in unconverted; such a
+//!   customer's revenue and gross profit score as missing values (neutral, below), and the
+//!   Pareto view counts only what converts. `revenue` keeps the exact per-currency totals.
 //! - Gross profit sums the orders in the window that carry one; a customer with orders but no
 //!   known profit has no value; one with no orders in the window has 0.
 //! - Each metric is min–max normalised to 0..1 across the customers scored, 1 the best
@@ -31,10 +34,10 @@ use crate::calendar::Calendar;
 use crate::facts::LeadFacts;
 use crate::ids::{LeadId, MemberId};
 use crate::lead::AccountPlan;
-use crate::money::{Totals, add_to};
+use crate::money::{ConvertedTotal, Rates, Totals};
 use crate::playbook::{Playbook, StatusRole, TierPolicy};
 use crate::team::Team;
-use chrono::{DateTime, Datelike, Duration, Months, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, Months, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -54,8 +57,14 @@ pub enum Tier {
 pub type TierMap = BTreeMap<LeadId, Tier>;
 
 /// When the customer's next visit is due (R10 → R6 tier 4): the last visit, or the win if
-/// there was none, plus the tier's visit frequency.
-pub fn visit_due(playbook: &Playbook, facts: &LeadFacts, tier: Tier) -> Option<DateTime<Utc>> {
+/// there was none, plus the tier's visit frequency in days, on a working day of the owner's
+/// `calendar` (same local time; moved to the next working day when it falls on a day off).
+pub fn visit_due(
+    playbook: &Playbook,
+    calendar: &Calendar,
+    facts: &LeadFacts,
+    tier: Tier,
+) -> Option<DateTime<Utc>> {
     if !matches!(facts.role, StatusRole::Won | StatusRole::Dormant) {
         return None;
     }
@@ -66,19 +75,22 @@ pub fn visit_due(playbook: &Playbook, facts: &LeadFacts, tier: Tier) -> Option<D
         Tier::C => every.c,
     };
     let from = facts.last_visit_at.or(facts.won_at)?;
-    Some(from + Duration::days(i64::from(days)))
+    Some(calendar.days_later_on_working_day(from, days))
 }
 
 /// A customer's raw metrics over the window.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct CustomerMetrics {
-    /// Revenue per currency (orders in the window).
+    /// Revenue per currency (orders in the window), unconverted.
     pub revenue: Totals,
-    /// Revenue in minor units summed over currencies (the scored value).
+    /// Revenue in minor units of the team currency (the scored value): orders without a rate
+    /// on their date are left out (see `missing_rates`).
     pub revenue_minor: i64,
-    /// Gross profit in minor units where known (see the module doc).
+    /// Gross profit in minor units of the team currency where known (see the module doc).
     pub gross_profit_minor: Option<i64>,
+    /// Currencies of orders (or their gross profit) in the window with no rate on their date.
+    pub missing_rates: BTreeSet<String>,
     /// Growth potential 1–5.
     pub growth_potential: Option<u8>,
     /// Churn risk 1–5.
@@ -167,7 +179,7 @@ pub struct ParetoRow {
     pub lead: LeadId,
     /// Company name.
     pub company: String,
-    /// Revenue in minor units.
+    /// Revenue in minor units of the team currency.
     pub revenue_minor: i64,
     /// Share of the total revenue, percent.
     pub share_percent: f64,
@@ -185,8 +197,15 @@ pub struct ParetoRow {
 pub struct ParetoView {
     /// The share looked at, percent.
     pub pareto_percent: u32,
-    /// Total revenue in minor units.
+    /// The team currency of every converted figure.
+    pub currency: String,
+    /// Total revenue in minor units of the team currency.
     pub total_revenue_minor: i64,
+    /// Total revenue per currency, unconverted.
+    pub revenue_by_currency: Totals,
+    /// Currencies with revenue that has no rate on its date (left out of the converted
+    /// figures).
+    pub missing_rates: BTreeSet<String>,
     /// Customers marked `in_pareto`.
     pub n_in_pareto: u32,
     /// Every customer.
@@ -242,13 +261,13 @@ fn months_between(from: DateTime<Utc>, to: DateTime<Utc>) -> u32 {
 }
 
 fn metrics(
+    rates: &Rates<'_>,
     facts: &LeadFacts,
     window_start: DateTime<Utc>,
     as_of: DateTime<Utc>,
 ) -> CustomerMetrics {
-    let mut revenue = Totals::new();
-    let mut revenue_minor = 0i64;
-    let mut profit: Option<i64> = None;
+    let mut revenue = ConvertedTotal::new(rates);
+    let mut profit: Option<ConvertedTotal> = None;
     let mut products = BTreeSet::new();
     let mut n_orders = 0;
     for order in facts
@@ -257,18 +276,29 @@ fn metrics(
         .filter(|o| window_start <= o.at && o.at < as_of)
     {
         n_orders += 1;
-        add_to(&mut revenue, &order.amount);
-        revenue_minor += order.amount.minor;
+        let date = order.at.date_naive();
+        revenue.add(rates, &order.amount, date);
         if let Some(gp) = &order.gross_profit {
-            *profit.get_or_insert(0) += gp.minor;
+            profit
+                .get_or_insert_with(|| ConvertedTotal::new(rates))
+                .add(rates, gp, date);
         }
         products.extend(order.products.iter());
     }
+    let mut missing_rates = revenue.missing_rates;
+    if let Some(p) = &profit {
+        missing_rates.extend(p.missing_rates.iter().cloned());
+    }
     let account = &facts.account;
     CustomerMetrics {
-        revenue,
-        revenue_minor,
-        gross_profit_minor: if n_orders == 0 { Some(0) } else { profit },
+        revenue: revenue.by_currency,
+        revenue_minor: revenue.minor,
+        gross_profit_minor: if n_orders == 0 {
+            Some(0)
+        } else {
+            profit.map(|p| p.minor)
+        },
+        missing_rates,
         growth_potential: account.growth_potential,
         churn_risk: account.churn_risk,
         payment_terms_days: account.payment_terms_days,
@@ -302,21 +332,32 @@ fn normalise(values: &[Option<f64>], lower_is_better: bool) -> Vec<f64> {
 pub fn tier_report(team: &Team, leads: &[LeadFacts], now: DateTime<Utc>) -> TierReport {
     let playbook = &team.playbook;
     let policy = &playbook.tiers;
+    let rates = playbook.rates();
     let window_start = now
         .checked_sub_months(Months::new(policy.window_months))
         .unwrap_or(DateTime::<Utc>::MIN_UTC);
     let customers: Vec<(&LeadFacts, CustomerMetrics)> = leads
         .iter()
         .filter(|facts| facts.is_customer_before(now))
-        .map(|facts| (facts, metrics(facts, window_start, now)))
+        .map(|facts| (facts, metrics(&rates, facts, window_start, now)))
         .collect();
 
     let column = |f: &dyn Fn(&CustomerMetrics) -> Option<f64>, lower_is_better| {
         let values: Vec<Option<f64>> = customers.iter().map(|(_, m)| f(m)).collect();
         normalise(&values, lower_is_better)
     };
-    let revenue = column(&|m| Some(m.revenue_minor as f64), false);
-    let profit = column(&|m| m.gross_profit_minor.map(|x| x as f64), false);
+    // A customer whose revenue is not all convertible is scored neutral on money (a missing
+    // value), neither punished by a zero nor ranked by raw minor units.
+    let converted = |m: &CustomerMetrics| m.missing_rates.is_empty();
+    let revenue = column(&|m| converted(m).then_some(m.revenue_minor as f64), false);
+    let profit = column(
+        &|m| {
+            m.gross_profit_minor
+                .filter(|_| converted(m))
+                .map(|x| x as f64)
+        },
+        false,
+    );
     let growth = column(&|m| m.growth_potential.map(f64::from), false);
     let churn = column(&|m| m.churn_risk.map(f64::from), true);
     let terms = column(&|m| m.payment_terms_days.map(f64::from), true);
@@ -380,7 +421,7 @@ pub fn tier_report(team: &Team, leads: &[LeadFacts], now: DateTime<Utc>) -> Tier
         row.tier = tier_for_position(policy, i, n);
         counts.add(row.tier);
     }
-    let pareto = pareto_view(policy.pareto_percent, &rows);
+    let pareto = pareto_view(policy.pareto_percent, rates.currency(), &rows);
     TierReport {
         as_of: now,
         window_start,
@@ -390,7 +431,7 @@ pub fn tier_report(team: &Team, leads: &[LeadFacts], now: DateTime<Utc>) -> Tier
     }
 }
 
-fn pareto_view(pareto_percent: u32, rows: &[CustomerRow]) -> ParetoView {
+fn pareto_view(pareto_percent: u32, currency: &str, rows: &[CustomerRow]) -> ParetoView {
     let mut by_revenue: Vec<&CustomerRow> = rows.iter().collect();
     by_revenue.sort_by(|a, b| {
         b.metrics
@@ -427,9 +468,20 @@ fn pareto_view(pareto_percent: u32, rows: &[CustomerRow]) -> ParetoView {
             }
         })
         .collect();
+    let mut revenue_by_currency = Totals::new();
+    let mut missing_rates = BTreeSet::new();
+    for row in rows {
+        for (c, minor) in &row.metrics.revenue {
+            *revenue_by_currency.entry(c.clone()).or_insert(0) += minor;
+        }
+        missing_rates.extend(row.metrics.missing_rates.iter().cloned());
+    }
     ParetoView {
         pareto_percent,
+        currency: currency.to_owned(),
         total_revenue_minor: total,
+        revenue_by_currency,
+        missing_rates,
         n_in_pareto,
         customers,
     }
@@ -566,7 +618,7 @@ pub fn visits_due(
         .filter(|f| !f.do_not_contact)
         .filter_map(|f| {
             let tier = *tiers.get(&f.id)?;
-            let at = visit_due(&team.playbook, f, tier)?;
+            let at = visit_due(&team.playbook, &team.calendar(&f.owner), f, tier)?;
             (at < end_of_day).then(|| VisitDue {
                 lead: f.id.clone(),
                 company: f.company.clone(),
@@ -968,6 +1020,115 @@ mod tests {
             due(&tiers, "mgr").len(),
             3,
             "the visit on 1 October plus 14 days is due"
+        );
+    }
+
+    /// An ILS customer and a RON customer, each with one order; the RON order of June.
+    fn two_currencies() -> Vec<LeadFacts> {
+        summaries(&[
+            LeadBuilder::new("ils", "dana", "2026-01-01T08:00:00Z")
+                .won("2026-01-02T08:00:00Z", 1)
+                .order_gp("2026-03-01T08:00:00Z", 5_000_000, 1_000_000, &["crm"])
+                .build(),
+            LeadBuilder::new("ron", "ion", "2026-01-01T08:00:00Z")
+                .in_currency("RON")
+                .won("2026-01-02T08:00:00Z", 1)
+                .order_gp("2026-06-10T08:00:00Z", 7_000_000, 2_000_000, &["crm"])
+                .build(),
+        ])
+    }
+
+    fn report_with(rates: Vec<crate::money::ExchangeRate>) -> TierReport {
+        let mut team = team();
+        team.playbook.exchange_rates = rates;
+        tier_report(&team, &two_currencies(), t(NOW))
+    }
+
+    #[test]
+    fn revenue_is_converted_to_the_team_currency_at_each_orders_date() {
+        use crate::money::ExchangeRate;
+        // The June order takes the rate of 2026-06-01 (0.60), not the later one.
+        let r = report_with(vec![
+            ExchangeRate::new("RON", "2026-06-01", "0.60"),
+            ExchangeRate::new("RON", "2026-07-01", "5.00"),
+        ]);
+        let rows: Vec<String> = r
+            .customers
+            .iter()
+            .map(|c| {
+                format!(
+                    "{} rev {} gp {} {:?} missing {:?}",
+                    c.lead,
+                    c.metrics.revenue_minor,
+                    opt(c.metrics.gross_profit_minor),
+                    c.metrics.revenue,
+                    c.metrics.missing_rates
+                )
+            })
+            .collect();
+        // RON 70,000 = ILS 42,000 < ILS 50,000: the ILS customer ranks first on revenue.
+        expect![[r#"
+            ils rev 5000000 gp 1000000 {"ILS": 5000000} missing {}
+            ron rev 4200000 gp 1200000 {"RON": 7000000} missing {}"#]]
+        .assert_eq(&rows.join("\n"));
+        assert_eq!(r.pareto.currency, "ILS");
+        assert_eq!(r.pareto.total_revenue_minor, 9_200_000);
+        assert_eq!(
+            r.pareto.revenue_by_currency,
+            Totals::from([("ILS".to_owned(), 5_000_000), ("RON".to_owned(), 7_000_000)])
+        );
+        assert!(r.pareto.missing_rates.is_empty());
+        assert_eq!(r.pareto.customers[0].lead.as_str(), "ils");
+    }
+
+    #[test]
+    fn revenue_without_a_rate_is_reported_never_added_raw() {
+        // A rate dated after the order does not apply: the RON order has no rate.
+        let r = report_with(vec![crate::money::ExchangeRate::new(
+            "RON",
+            "2026-07-01",
+            "0.60",
+        )]);
+        let ron = r
+            .customers
+            .iter()
+            .find(|c| c.lead.as_str() == "ron")
+            .unwrap();
+        assert_eq!(ron.metrics.revenue_minor, 0);
+        assert_eq!(ron.metrics.gross_profit_minor, Some(0));
+        assert_eq!(ron.metrics.revenue["RON"], 7_000_000);
+        assert_eq!(
+            ron.metrics.missing_rates,
+            BTreeSet::from(["RON".to_owned()])
+        );
+        // The total is the ILS revenue alone (not 12,000,000 minor units of two currencies).
+        assert_eq!(r.pareto.total_revenue_minor, 5_000_000);
+        assert_eq!(r.pareto.revenue_by_currency["RON"], 7_000_000);
+        assert_eq!(r.pareto.missing_rates, BTreeSet::from(["RON".to_owned()]));
+        // Scored neutral on money rather than as a customer with no revenue.
+        assert_eq!(ron.normalised.revenue, 0.5);
+        assert_eq!(ron.normalised.gross_profit, 0.5);
+    }
+
+    #[test]
+    fn a_visit_due_on_a_day_off_moves_to_the_owners_next_working_day() {
+        // Dana's (Sunday–Thursday) customer was last visited Thursday 2026-11-05, 10:00
+        // Jerusalem; tier A is every 14 days: Thursday 19th, a working day. Tier B (30 days)
+        // lands on Saturday 2026-12-05 and moves to Sunday 6th.
+        let lead = LeadBuilder::new("c", "dana", "2026-01-01T08:00:00Z")
+            .won("2026-01-02T08:00:00Z", 1)
+            .build();
+        let mut facts = LeadFacts::from_lead(&team().playbook, &lead);
+        facts.last_visit_at = Some(t("2026-11-05T08:00:00Z"));
+        let team = team();
+        let cal = team.calendar(&"dana".into());
+        assert_eq!(
+            visit_due(&team.playbook, &cal, &facts, Tier::A),
+            Some(t("2026-11-19T08:00:00Z"))
+        );
+        assert_eq!(
+            visit_due(&team.playbook, &cal, &facts, Tier::B),
+            Some(t("2026-12-06T08:00:00Z"))
         );
     }
 }

@@ -34,6 +34,7 @@ pub fn declarations() -> String {
     collect.visit::<crate::analytics::funnel::SpeedToLead>();
     collect.visit::<crate::tiers::TierReport>();
     collect.visit::<crate::tiers::TierCube>();
+    collect.visit::<crate::analytics::currencies::MissingRate>();
     let mut out = String::from(
         "// Generated from fieldbook-core's serde types by ts-rs (core/src/ts.rs). Do not edit:\n\
          // `UPDATE_EXPECT=1 cargo test -p fieldbook-wasm --test ts_types` rewrites it.\n",

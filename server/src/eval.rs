@@ -10,8 +10,10 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use chrono::{DateTime, Datelike, Months, Utc};
+use fieldbook_core::analytics::currencies::{MissingRate, missing_rates};
 use fieldbook_core::analytics::funnel::{Funnel, SpeedToLead, funnel, speed_to_lead};
 use fieldbook_core::analytics::refusals::{RefusalReports, refusal_reports};
+use fieldbook_core::commands::check_history;
 use fieldbook_core::dayplan::{DayPlan, day_plan};
 use fieldbook_core::facts::LeadFacts;
 use fieldbook_core::ids::{EventId, LeadId, MemberId, TeamId};
@@ -121,6 +123,12 @@ pub struct EvalOutput {
     pub now: DateTime<Utc>,
     /// The team's id and name.
     pub team: TeamInfo,
+    /// Events the app's commands would have refused (docs/eval.md): kept and folded as they
+    /// are, listed here in input order.
+    pub warnings: Vec<Warning>,
+    /// Currencies with amounts that have no exchange rate into the team currency: left out of
+    /// every total and ordering (their leads carry the `no_exchange_rate` flag).
+    pub missing_rates: Vec<MissingRate>,
     /// Derived state of every lead, in input order.
     pub leads: Vec<LeadState>,
     /// Call queue of each rep (or of the requested rep), in member order.
@@ -137,6 +145,21 @@ pub struct EvalOutput {
     pub tiers: Tiers,
     /// Today's plan of each rep (or of the requested rep), in their own zone (R11).
     pub day_plans: Vec<DayPlan>,
+}
+
+/// An event of the input that breaks an entry rule of the commands (R3, R4, R7).
+#[derive(Debug, Serialize)]
+pub struct Warning {
+    /// Path of the field, e.g. `leads[1].events[2].notes`.
+    pub path: String,
+    /// The lead's id.
+    pub lead: LeadId,
+    /// The event's id.
+    pub event: EventId,
+    /// The rule, e.g. `R3`.
+    pub rule: String,
+    /// What is wrong.
+    pub message: String,
 }
 
 /// Customer tiers at `now` and the cube of the last two complete months.
@@ -445,6 +468,27 @@ fn assemble(input: EvalInput) -> EvalOutput {
         playbook: input.playbook,
     };
     let now = input.now;
+    let warnings = input
+        .leads
+        .iter()
+        .enumerate()
+        .flat_map(|(i, lead)| {
+            check_history(&team, lead).into_iter().map(move |w| {
+                let j = lead
+                    .events
+                    .iter()
+                    .position(|e| e.id == w.event)
+                    .expect("a warning names an event of its lead");
+                Warning {
+                    path: format!("leads[{i}].events[{j}].{}", w.field),
+                    lead: lead.id.clone(),
+                    event: w.event,
+                    rule: w.rule,
+                    message: w.message,
+                }
+            })
+        })
+        .collect();
     let facts: Vec<LeadFacts> = input
         .leads
         .iter()
@@ -502,6 +546,8 @@ fn assemble(input: EvalInput) -> EvalOutput {
     EvalOutput {
         now,
         team: team_info,
+        warnings,
+        missing_rates: missing_rates(&team.playbook, &facts, now),
         funnel: funnel(&team.playbook, &states),
         speed_to_lead: speed_to_lead(&team, &facts),
         leads: states,

@@ -47,6 +47,7 @@ fn example_team_gives_the_documented_output() {
 fn base() -> Value {
     json!({
         "now": "2025-06-09T07:30:00Z",
+        "playbook": { "currency": "ILS" },
         "members": [
             { "id": "m-1", "name": "Dana", "role": "manager", "time_zone": "Asia/Jerusalem" },
             { "id": "r-1", "name": "Yossi", "role": "rep", "manager": "m-1",
@@ -68,7 +69,8 @@ fn base() -> Value {
                     "type": "conversation", "kind": "call", "notes": "Too expensive.",
                     "ended": "final_no" },
                   { "id": "E-4", "at": "2025-06-01T07:05:00Z", "by": "r-1", "type": "refusal",
-                    "reason": "price", "budget": { "minor": 1500000, "currency": "ILS" } }
+                    "reason": "price", "products": ["p-1"],
+                    "budget": { "minor": 1500000, "currency": "ILS" } }
               ] }
         ]
     })
@@ -288,5 +290,64 @@ fn after_and_keep_must_name_events_of_the_lead() {
     assert_eq!(
         message(&input),
         r#"leads[1].events[4].after: "E-1 " is not an event of this lead (lead "L-2", event "E-5")"#
+    );
+}
+
+#[test]
+fn histories_the_commands_would_refuse_are_warned_about_not_rejected() {
+    let mut input = base();
+    // The conversation has no notes, and the refusal no budget though `price` requires one.
+    input["leads"][1]["events"][2]["notes"] = json!("");
+    input["leads"][1]["events"][3]
+        .as_object_mut()
+        .unwrap()
+        .remove("budget");
+    let out: Value = serde_json::from_str(&run_eval(&input.to_string()).unwrap()).unwrap();
+    assert_eq!(
+        out["warnings"],
+        json!([
+            { "path": "leads[1].events[2].notes", "lead": "L-2", "event": "E-3", "rule": "R3",
+              "message": "document what was said and the customer's needs; a conversation without notes is not saved" },
+            { "path": "leads[1].events[3].budget", "lead": "L-2", "event": "E-4", "rule": "R7",
+              "message": "a refusal records the customer's budget (R7)" }
+        ])
+    );
+    // The derived state is as for any other history: refused, awaiting review.
+    assert_eq!(out["leads"][1]["status"], "not_interested");
+    assert_eq!(out["leads"][1]["flags"], json!(["awaiting_review"]));
+    assert_eq!(
+        serde_json::from_str::<Value>(&run_eval(&base().to_string()).unwrap()).unwrap()["warnings"],
+        json!([])
+    );
+}
+
+#[test]
+fn an_amount_without_an_exchange_rate_is_flagged_and_listed() {
+    let mut input = base();
+    input["leads"][1]["events"][3]["budget"] = json!({ "minor": 900000, "currency": "RON" });
+    let out: Value = serde_json::from_str(&run_eval(&input.to_string()).unwrap()).unwrap();
+    assert_eq!(
+        out["missing_rates"],
+        json!([{ "currency": "RON", "needed_from": "2025-06-01", "n_leads": 1,
+                 "examples": ["L-2"] }])
+    );
+    assert_eq!(
+        out["leads"][1]["flags"],
+        json!(["awaiting_review", "no_exchange_rate"])
+    );
+    let total = &out["refusals"][0]["cumulative"]["budget_total"];
+    assert_eq!(total["currency"], "ILS");
+    assert_eq!(total["minor"], 0);
+    assert_eq!(total["missing_rates"], json!(["RON"]));
+
+    // With a rate dated on or before the refusal, it converts and nothing is missing.
+    input["playbook"]["exchange_rates"] =
+        json!([{ "currency": "RON", "date": "2025-05-01", "rate": "0.78" }]);
+    let out: Value = serde_json::from_str(&run_eval(&input.to_string()).unwrap()).unwrap();
+    assert_eq!(out["missing_rates"], json!([]));
+    assert_eq!(out["leads"][1]["flags"], json!(["awaiting_review"]));
+    assert_eq!(
+        out["refusals"][0]["cumulative"]["budget_total"]["minor"],
+        702000
     );
 }

@@ -79,6 +79,9 @@ extern "C" {
     /// `Analytics` (binding envelope of core types).
     #[wasm_bindgen(typescript_type = "Analytics")]
     pub type AnalyticsOut;
+    /// `MissingRate[]` (core).
+    #[wasm_bindgen(typescript_type = "MissingRate[]")]
+    pub type MissingRatesOut;
 }
 
 /// The version of the Fieldbook core compiled into this module.
@@ -374,6 +377,15 @@ impl Replica {
     /// The member's review inbox at `now` (empty for reps).
     pub fn inbox(&self, now: f64) -> std::result::Result<InboxOut, JsValue> {
         let run = || js::encode(&self.inner.inbox(time(now, "now")?));
+        run().map(JsCast::unchecked_into).map_err(Error::into_js)
+    }
+
+    /// The currencies with amounts on the device that have no exchange rate into the team
+    /// currency at `now` (the settings screen shows them as errors); empty before the team
+    /// document arrives.
+    #[wasm_bindgen(js_name = missingRates)]
+    pub fn missing_rates(&self, now: f64) -> std::result::Result<MissingRatesOut, JsValue> {
+        let run = || js::encode(&self.inner.missing_rates(time(now, "now")?));
         run().map(JsCast::unchecked_into).map_err(Error::into_js)
     }
 

@@ -99,6 +99,30 @@ previous: number | null,
 change: number | null,
 };
 
+export type BudgetTotal = {
+/**
+ * The team currency.
+ */
+currency: string,
+/**
+ * Total in minor units of `currency` in the period.
+ */
+minor: number,
+/**
+ * Total in the previous period (`None` for cumulative).
+ */
+previous: number | null,
+/**
+ * `minor - previous`.
+ */
+change: number | null,
+/**
+ * Currencies of budgets in either period with no rate on their date (left out of the
+ * totals), sorted.
+ */
+missing_rates: Array<string>,
+};
+
 export type Cadence = {
 /**
  * Attempts before the lead is proposed for closing.
@@ -289,17 +313,22 @@ change: number | null,
 
 export type CustomerMetrics = {
 /**
- * Revenue per currency (orders in the window).
+ * Revenue per currency (orders in the window), unconverted.
  */
 revenue: { [key in string]: number },
 /**
- * Revenue in minor units summed over currencies (the scored value).
+ * Revenue in minor units of the team currency (the scored value): orders without a rate
+ * on their date are left out (see `missing_rates`).
  */
 revenue_minor: number,
 /**
- * Gross profit in minor units where known (see the module doc).
+ * Gross profit in minor units of the team currency where known (see the module doc).
  */
 gross_profit_minor: number | null,
+/**
+ * Currencies of orders (or their gross profit) in the window with no rate on their date.
+ */
+missing_rates: Array<string>,
 /**
  * Growth potential 1–5.
  */
@@ -642,7 +671,22 @@ note: string,
 
 export type EventId = string;
 
-export type Flag = "respond_now" | "late_response" | "response_decaying" | "stale_new" | "voicemail_hint" | "propose_close" | "no_next_step" | "overdue" | "going_cold" | "needs_final_answer" | "awaiting_review" | "do_not_contact" | "conflict";
+export type ExchangeRate = {
+/**
+ * The ISO 4217 code converted from.
+ */
+currency: string,
+/**
+ * The first day this rate applies to (UTC dates).
+ */
+date: string,
+/**
+ * Team-currency units per unit of `currency`.
+ */
+rate: Rate,
+};
+
+export type Flag = "respond_now" | "late_response" | "response_decaying" | "stale_new" | "voicemail_hint" | "propose_close" | "no_next_step" | "overdue" | "going_cold" | "needs_final_answer" | "awaiting_review" | "do_not_contact" | "conflict" | "no_exchange_rate";
 
 export type FollowUpSource = "next_step" | "first_contact" | "review_return" | "reactivation";
 
@@ -1014,6 +1058,12 @@ pending_review: PendingReview | null,
  */
 last_review_at: string | null,
 /**
+ * When nurture started (R9): the manager validated the refusal (R7), or the lead was
+ * closed without needing a review (R2's unreachable close, a manager's status). `None`
+ * while a refusal waits for review and whenever the lead is not Not interested.
+ */
+nurture_since: string | null,
+/**
  * A return-to-funnel whose follow-up is still to be done (R7).
  */
 returned_at: string | null,
@@ -1177,6 +1227,26 @@ locale: string,
 };
 
 export type MemberId = string;
+
+export type MissingRate = {
+/**
+ * The ISO 4217 code that needs a rate.
+ */
+currency: string,
+/**
+ * The earliest date an amount needs a rate for: a rate dated on or before it covers
+ * every amount of the currency (later rates are used for later amounts).
+ */
+needed_from: string,
+/**
+ * Leads with such an amount.
+ */
+n_leads: number,
+/**
+ * Up to five of those leads, in the order of `leads`.
+ */
+examples: Array<LeadId>,
+};
 
 export type Money = {
 /**
@@ -1354,7 +1424,7 @@ lead: LeadId,
  */
 company: string,
 /**
- * Revenue in minor units.
+ * Revenue in minor units of the team currency.
  */
 revenue_minor: number,
 /**
@@ -1377,9 +1447,22 @@ export type ParetoView = {
  */
 pareto_percent: number,
 /**
- * Total revenue in minor units.
+ * The team currency of every converted figure.
+ */
+currency: string,
+/**
+ * Total revenue in minor units of the team currency.
  */
 total_revenue_minor: number,
+/**
+ * Total revenue per currency, unconverted.
+ */
+revenue_by_currency: { [key in string]: number },
+/**
+ * Currencies with revenue that has no rate on its date (left out of the converted
+ * figures).
+ */
+missing_rates: Array<string>,
 /**
  * Customers marked `in_pareto`.
  */
@@ -1456,6 +1539,15 @@ tiers: TierPolicy,
  * R11.
  */
 day_plan: DayPlanPolicy,
+/**
+ * The team currency (ISO 4217): orderings and totals are in it (SPEC §2).
+ */
+currency: string,
+/**
+ * Dated rates into the team currency; an amount in another currency without a rate on its
+ * date is never mixed into a total or an ordering (see `crate::money`).
+ */
+exchange_rates: Array<ExchangeRate>,
 };
 
 export type Product = {
@@ -1503,6 +1595,10 @@ export type QueueReason = { "kind": "new_lead",
  * When the lead was created.
  */
 created_at: string,
+/**
+ * Calendar days from its creation to today, in the owner's zone (0: today).
+ */
+days_ago: number,
 } | { "kind": "follow_up",
 /**
  * Which rule scheduled it.
@@ -1516,6 +1612,11 @@ agreed: boolean,
  * The deal size.
  */
 deal: Money | null,
+/**
+ * The deal's currency has no rate to the team currency today: the lead is ordered as
+ * one without a deal size.
+ */
+missing_rate: boolean,
 } | { "kind": "no_answer_retry",
 /**
  * 1-based number of the attempt to make.
@@ -1529,6 +1630,10 @@ max_attempts: number,
  * When the lead was last tried.
  */
 last_attempt_at: string,
+/**
+ * Calendar days from the last attempt to today, in the owner's zone (1: yesterday).
+ */
+days_ago: number,
 } | { "kind": "nurture",
 /**
  * When the lead was closed as Not interested.
@@ -1553,6 +1658,8 @@ at: string,
  */
 amount: Money,
 };
+
+export type Rate = string;
 
 export type RefusalFact = {
 /**
@@ -1671,6 +1778,10 @@ by_rep: Array<CountRow>,
  * Total budget of refusing clients, per currency.
  */
 budget: Array<BudgetRow>,
+/**
+ * The same budgets converted to the team currency.
+ */
+budget_total: BudgetTotal,
 /**
  * The rep × product matrix.
  */

@@ -1,5 +1,9 @@
 //! R8 Refusal analytics: refusals for a day, week, month and cumulatively, by product, reason and rep, budget totals, the rep × product matrix, and the change against the previous period.
 //!
+//! The total budget is kept per currency and, converted at each refusal's (UTC) date, in the
+//! team currency (`crate::money`); a budget with no rate on its date is left out of the
+//! converted total and its currency named, never added unconverted.
+//!
 //! Periods are the viewer's: the day, week and month containing `now` in the viewer's time
 //! zone, the week starting on the first day of the viewer's working week. Every `refusal`
 //! event counts, including `unreachable` closes of R2 (they show as their own reason) and
@@ -19,11 +23,11 @@
 use crate::calendar::Calendar;
 use crate::facts::LeadFacts;
 use crate::ids::{EventId, MemberId};
-use crate::money::Money;
+use crate::money::{Money, Rates};
 use crate::team::Team;
 use chrono::{DateTime, Datelike, Days, Months, NaiveDate, Utc, Weekday};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// A reporting period.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -158,6 +162,23 @@ pub struct BudgetRow {
     pub change: Option<i64>,
 }
 
+/// The total budget of refusing clients in the team currency.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct BudgetTotal {
+    /// The team currency.
+    pub currency: String,
+    /// Total in minor units of `currency` in the period.
+    pub minor: i64,
+    /// Total in the previous period (`None` for cumulative).
+    pub previous: Option<i64>,
+    /// `minor - previous`.
+    pub change: Option<i64>,
+    /// Currencies of budgets in either period with no rate on their date (left out of the
+    /// totals), sorted.
+    pub missing_rates: Vec<String>,
+}
+
 /// A key with its display name.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
@@ -219,6 +240,8 @@ pub struct RefusalReport {
     pub by_rep: Vec<CountRow>,
     /// Total budget of refusing clients, per currency.
     pub budget: Vec<BudgetRow>,
+    /// The same budgets converted to the team currency.
+    pub budget_total: BudgetTotal,
     /// The rep × product matrix.
     pub matrix: RefusalMatrix,
 }
@@ -356,6 +379,8 @@ struct Tally<'a> {
     by_rep: Vec<u32>,
     matrix: BTreeMap<(u32, u32), u32>,
     budget: BTreeMap<&'a str, i64>,
+    budget_converted: i64,
+    budget_missing: BTreeSet<&'a str>,
 }
 
 fn bump(counts: &mut Vec<u32>, i: u32) {
@@ -376,7 +401,13 @@ fn nonzero(counts: &[u32]) -> impl Iterator<Item = u32> + '_ {
 
 impl<'a> Tally<'a> {
     /// Counts the refusals of one lead that fall in `span`.
-    fn add_lead(&mut self, span: &Span, refusals: &[Refusal<'a>], products: &[u32]) {
+    fn add_lead(
+        &mut self,
+        rates: &Rates<'_>,
+        span: &Span,
+        refusals: &[Refusal<'a>],
+        products: &[u32],
+    ) {
         let mut latest: Option<&Refusal<'a>> = None;
         for r in refusals.iter().filter(|r| span.contains(r.at)) {
             self.n += 1;
@@ -390,8 +421,14 @@ impl<'a> Tally<'a> {
                 latest = Some(r);
             }
         }
-        if let Some(money) = latest.and_then(|r| r.budget) {
+        if let Some((at, money)) = latest.and_then(|r| Some((r.at, r.budget?))) {
             *self.budget.entry(money.currency.as_str()).or_default() += money.minor;
+            match rates.convert(money, at.date_naive()) {
+                Some(minor) => self.budget_converted += minor,
+                None => {
+                    self.budget_missing.insert(money.currency.as_str());
+                }
+            }
         }
     }
 }
@@ -411,6 +448,7 @@ fn reports(
     now: DateTime<Utc>,
 ) -> Vec<RefusalReport> {
     let spans: Vec<(Span, Option<Span>)> = periods.iter().map(|p| p.spans(calendar, now)).collect();
+    let rates = team.playbook.rates();
     let mut keys = Keys {
         products: Interner::new(
             team.products
@@ -457,9 +495,9 @@ fn reports(
             continue;
         }
         for (i, (span, prev)) in spans.iter().enumerate() {
-            current[i].add_lead(span, &refusals, &products);
+            current[i].add_lead(&rates, span, &refusals, &products);
             if let Some(prev) = prev {
-                previous[i].add_lead(prev, &refusals, &products);
+                previous[i].add_lead(&rates, prev, &refusals, &products);
             }
         }
     }
@@ -469,7 +507,7 @@ fn reports(
         .zip(current.iter().zip(&previous))
         .map(|((period, (span, prev_span)), (cur, prev))| {
             let prev = prev_span.map(|_| prev);
-            render(&keys, *period, span, prev_span, cur, prev)
+            render(&keys, rates.currency(), *period, span, prev_span, cur, prev)
         })
         .collect()
 }
@@ -490,6 +528,7 @@ fn rows(keys: &Interner<'_>, current: &[u32], previous: Option<&[u32]>) -> Vec<C
 
 fn render(
     keys: &Keys<'_>,
+    currency: &str,
     period: Period,
     span: Span,
     previous_span: Option<Span>,
@@ -517,6 +556,21 @@ fn render(
             }
         })
         .collect();
+    let previous_total = prev.map(|p| p.budget_converted);
+    let budget_total = BudgetTotal {
+        currency: currency.to_owned(),
+        minor: cur.budget_converted,
+        previous: previous_total,
+        change: previous_total.map(|p| cur.budget_converted - p),
+        missing_rates: cur
+            .budget_missing
+            .iter()
+            .chain(prev.into_iter().flat_map(|p| &p.budget_missing))
+            .map(|c| (*c).to_owned())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect(),
+    };
     let matrix_keys = || {
         cur.matrix
             .keys()
@@ -572,6 +626,7 @@ fn render(
             prev.map(|p| p.by_rep.as_slice()),
         ),
         budget,
+        budget_total,
         matrix: RefusalMatrix {
             reps: axis(&keys.members, reps),
             products: axis(&keys.products, products),
@@ -637,6 +692,21 @@ mod tests {
             })
             .collect();
         writeln!(s, "  budget: {}", budget.join("; ")).unwrap();
+        let total = &r.budget_total;
+        let missing = if total.missing_rates.is_empty() {
+            String::new()
+        } else {
+            format!(", no rate: {}", total.missing_rates.join(" "))
+        };
+        match (total.previous, total.change) {
+            (Some(p), Some(d)) => writeln!(
+                s,
+                "  total: {} {} (prev {p}, {d:+}){missing}",
+                total.currency, total.minor
+            ),
+            _ => writeln!(s, "  total: {} {}{missing}", total.currency, total.minor),
+        }
+        .unwrap();
         let cells: Vec<String> = r
             .matrix
             .cells
@@ -732,24 +802,28 @@ mod tests {
                   reason: Price too high=3 (prev 0, +3); Chose a competitor=0 (prev 1, -1); Unreachable=1 (prev 0, +1)
                   rep: Dana=3 (prev 1, +2); Ion=1 (prev 0, +1)
                   budget: ILS 65000 (prev 30000, +35000)
+                  total: ILS 65000 (prev 30000, +35000)
                   matrix: dana×crm=3 (prev 1, +2); dana×erp=0 (prev 1, -1)
                 Week 2026-11-21T22:00:00+00:00..2026-11-28T22:00:00+00:00: 6 (prev 1, +5)
                   product: CRM=4 (prev 0, +4); ERP=1 (prev 1, +0); POS=1 (prev 0, +1)
                   reason: Price too high=3 (prev 0, +3); No budget=1 (prev 0, +1); Chose a competitor=1 (prev 0, +1); Not the right time=0 (prev 1, -1); Unreachable=1 (prev 0, +1)
                   rep: Dana=4 (prev 0, +4); Ion=2 (prev 1, +1)
                   budget: ILS 95000 (prev 0, +95000); RON 10000 (prev 0, +10000)
+                  total: ILS 95000 (prev 0, +95000), no rate: RON
                   matrix: dana×crm=4 (prev 0, +4); dana×erp=1 (prev 0, +1); ion×erp=0 (prev 1, -1); ion×pos=1 (prev 0, +1)
                 Month 2026-10-31T22:00:00+00:00..2026-11-30T22:00:00+00:00: 8 (prev 1, +7)
                   product: CRM=5 (prev 1, +4); ERP=2 (prev 0, +2); POS=1 (prev 0, +1)
                   reason: Price too high=4 (prev 1, +3); No budget=1 (prev 0, +1); Chose a competitor=1 (prev 0, +1); Not the right time=1 (prev 0, +1); Unreachable=1 (prev 0, +1)
                   rep: Dana=5 (prev 1, +4); Ion=3 (prev 0, +3)
                   budget: ILS 115000 (prev 20000, +95000); RON 10000 (prev 0, +10000)
+                  total: ILS 115000 (prev 20000, +95000), no rate: RON
                   matrix: dana×crm=5 (prev 1, +4); dana×erp=1 (prev 0, +1); ion×erp=1 (prev 0, +1); ion×pos=1 (prev 0, +1)
                 Cumulative -..2026-11-24T22:00:00+00:00: 9
                   product: CRM=6; ERP=2; POS=1
                   reason: Price too high=5; No budget=1; Chose a competitor=1; Not the right time=1; Unreachable=1
                   rep: Dana=6; Ion=3
                   budget: ILS 135000; RON 10000
+                  total: ILS 135000, no rate: RON
                   matrix: dana×crm=6; dana×erp=1; ion×erp=1; ion×pos=1
             "#]],
         );
@@ -767,24 +841,28 @@ mod tests {
                   reason: Price too high=3 (prev 0, +3); Chose a competitor=0 (prev 1, -1); Unreachable=1 (prev 0, +1)
                   rep: Dana=3 (prev 1, +2); Ion=1 (prev 0, +1)
                   budget: ILS 65000 (prev 30000, +35000)
+                  total: ILS 65000 (prev 30000, +35000)
                   matrix: dana×crm=3 (prev 1, +2); dana×erp=0 (prev 1, -1)
                 Week 2026-11-22T22:00:00+00:00..2026-11-29T22:00:00+00:00: 5 (prev 2, +3)
                   product: CRM=4 (prev 0, +4); ERP=1 (prev 1, +0); POS=0 (prev 1, -1)
                   reason: Price too high=3 (prev 0, +3); No budget=0 (prev 1, -1); Chose a competitor=1 (prev 0, +1); Not the right time=0 (prev 1, -1); Unreachable=1 (prev 0, +1)
                   rep: Dana=4 (prev 0, +4); Ion=1 (prev 2, -1)
                   budget: ILS 95000 (prev 0, +95000); RON 0 (prev 10000, -10000)
+                  total: ILS 95000 (prev 0, +95000), no rate: RON
                   matrix: dana×crm=4 (prev 0, +4); dana×erp=1 (prev 0, +1); ion×erp=0 (prev 1, -1); ion×pos=0 (prev 1, -1)
                 Month 2026-10-31T22:00:00+00:00..2026-11-30T22:00:00+00:00: 8 (prev 1, +7)
                   product: CRM=5 (prev 1, +4); ERP=2 (prev 0, +2); POS=1 (prev 0, +1)
                   reason: Price too high=4 (prev 1, +3); No budget=1 (prev 0, +1); Chose a competitor=1 (prev 0, +1); Not the right time=1 (prev 0, +1); Unreachable=1 (prev 0, +1)
                   rep: Dana=5 (prev 1, +4); Ion=3 (prev 0, +3)
                   budget: ILS 115000 (prev 20000, +95000); RON 10000 (prev 0, +10000)
+                  total: ILS 115000 (prev 20000, +95000), no rate: RON
                   matrix: dana×crm=5 (prev 1, +4); dana×erp=1 (prev 0, +1); ion×erp=1 (prev 0, +1); ion×pos=1 (prev 0, +1)
                 Cumulative -..2026-11-24T22:00:00+00:00: 9
                   product: CRM=6; ERP=2; POS=1
                   reason: Price too high=5; No budget=1; Chose a competitor=1; Not the right time=1; Unreachable=1
                   rep: Dana=6; Ion=3
                   budget: ILS 135000; RON 10000
+                  total: ILS 135000, no rate: RON
                   matrix: dana×crm=6; dana×erp=1; ion×erp=1; ion×pos=1
             "#]],
         );
@@ -909,5 +987,40 @@ mod tests {
             }
         );
         assert!(r.by_product.is_empty() && r.budget.is_empty() && r.matrix.cells.is_empty());
+    }
+
+    #[test]
+    fn budgets_total_in_the_team_currency_at_each_refusals_date() {
+        use crate::money::{ExchangeRate, Money};
+        let leads = [
+            LeadBuilder::new("a", "dana", "2026-11-01T07:00:00Z")
+                .refusal("2026-11-24T08:00:00Z", "price", "crm", Some(100_000))
+                .build(),
+            LeadBuilder::new("b", "ion", "2026-11-01T07:00:00Z")
+                .refusal_of(
+                    "2026-11-24T09:00:00Z",
+                    "price",
+                    &["crm"],
+                    Some(Money::new(50_000, "RON")),
+                )
+                .build(),
+        ];
+        let mut team = team();
+        let now = t("2026-11-24T12:00:00Z");
+        let day = |team: &Team| {
+            refusal_reports(team, &summaries(&leads), &MemberId::from("mgr"), now)
+                .day
+                .budget_total
+        };
+        // No RON rate: the total is the ILS budget alone, and RON is named.
+        let total = day(&team);
+        assert_eq!((total.currency.as_str(), total.minor), ("ILS", 100_000));
+        assert_eq!(total.missing_rates, ["RON"]);
+        // With a rate dated on or before the refusal: RON 500 at 0.8 is ILS 400.
+        team.playbook.exchange_rates = vec![ExchangeRate::new("RON", "2026-11-24", "0.8")];
+        let total = day(&team);
+        assert_eq!(total.minor, 140_000);
+        assert!(total.missing_rates.is_empty());
+        assert_eq!(total.previous, Some(0));
     }
 }

@@ -99,7 +99,7 @@ fn r4_next_step_must_be_in_the_future() {
     };
     assert_eq!(
         err(conversation(input)),
-        "next_step.due: the next step must be due after now (2026-11-24 09:00:00 UTC), not at 2026-11-24 08:59:00 UTC"
+        "next_step.due: the next step must be due after the time it is recorded (2026-11-24 09:00:00 UTC), not at 2026-11-24 08:59:00 UTC"
     );
 }
 
@@ -744,4 +744,51 @@ fn lead_edit_json_tells_null_from_absent() {
             .unwrap_err()
             .starts_with("unknown field `owner`")
     );
+}
+
+#[test]
+fn r4_needs_time_lands_on_the_owners_working_day_but_a_named_date_never_moves() {
+    let team = team();
+    let lead = LeadBuilder::new("L", "ion", "2026-11-20T08:00:00Z").build();
+    let facts = facts(&lead);
+    let by = MemberId::from("ion");
+    let at = |now: &str, input: ConversationInput| {
+        let mut n = 0;
+        let mut ids = || {
+            n += 1;
+            EventId(format!("c{n}"))
+        };
+        let author = Author {
+            team: &team,
+            by: &by,
+            now: t(now),
+            ids: &mut ids,
+        };
+        match log_conversation(author, &facts, input).unwrap()[1].kind {
+            EventKind::NextStep { due, .. } => due,
+            ref other => panic!("expected a next step, got {other:?}"),
+        }
+    };
+    // Ion (Monday–Friday) talks on Saturday 21st at 11:00 Bucharest: "in a week" is Saturday
+    // 28th, so the follow-up is Monday 30th at 11:00.
+    let needs_time = ConversationInput {
+        needs_time: true,
+        ..talk()
+    };
+    assert_eq!(
+        at("2026-11-21T09:00:00Z", needs_time.clone()),
+        t("2026-11-30T09:00:00Z")
+    );
+    // On a Tuesday it stays a week later, same time.
+    assert_eq!(
+        at("2026-11-24T09:00:00Z", needs_time),
+        t("2026-12-01T09:00:00Z")
+    );
+    // A decision date the customer named on a Sunday stays on that Sunday (R4).
+    let named = t("2026-11-29T10:00:00Z");
+    let input = ConversationInput {
+        decision_date: Some(named),
+        ..talk()
+    };
+    assert_eq!(at("2026-11-24T09:00:00Z", input), named);
 }

@@ -110,13 +110,13 @@ fn tiers_in_order_with_reasons() {
         NOW,
         expect![[r#"
             ion 2026-11-25
-            1. new-early NewLead: New lead created 17 h ago, no attempt yet: call now (speed to lead)
+            1. new-early NewLead: New lead created yesterday, no attempt yet: call now (speed to lead)
             2. new-late NewLead: New lead created 10 min ago, no attempt yet: call now (speed to lead)
             3. step-big-overdue FollowUp: Next step agreed with the customer, overdue by 2 days (due 2026-11-23 11:00), deal 50,000.00 ILS
             4. step-big-later FollowUp: Next step agreed with the customer, due today at 17:00, deal 50,000.00 ILS
             5. step-small FollowUp: Next step agreed with the customer, overdue since 09:00, deal 1,000.00 ILS
             6. retry-older NoAnswerRetry: No answer so far: attempt 2 of 6, last tried 5 days ago
-            7. retry-yesterday NoAnswerRetry: No answer so far: attempt 2 of 6, last tried 24 h ago
+            7. retry-yesterday NoAnswerRetry: No answer so far: attempt 2 of 6, last tried yesterday
             8. visit-a Recontact: Customer visit due (tier A)
             9. nurture Recontact: Not interested since 2026-08-02: nurture re-contact due
         "#]],
@@ -161,7 +161,7 @@ fn the_day_is_the_reps_own_at_half_past_midnight_in_jerusalem() {
         expect![[r#"
             dana 2026-11-23
             1. late-today FollowUp: Next step agreed with the customer, due today at 23:00
-            2. tried-yesterday NoAnswerRetry: No answer so far: attempt 2 of 6, last tried 1 h ago
+            2. tried-yesterday NoAnswerRetry: No answer so far: attempt 2 of 6, last tried yesterday
         "#]],
     );
 }
@@ -202,4 +202,94 @@ fn r9_nurture_enters_the_queue_on_day_90() {
     // Day 89 (the 24th, all day long in Bucharest) no; day 90 yes, from local midnight.
     assert!(!in_queue("2026-11-24T21:59:00Z"));
     assert!(in_queue("2026-11-24T22:00:00Z"));
+}
+
+#[test]
+fn last_tried_counts_calendar_days_in_the_owners_zone() {
+    // Ion tried on Friday 27th at 10:00 Bucharest; on Monday 30th at 09:30 that is 3 days
+    // ago (Friday, Saturday, Sunday), not the 2 whole 24-hour blocks since.
+    let lead = LeadBuilder::new("L", "ion", "2026-11-27T07:00:00Z")
+        .no_answer("2026-11-27T08:00:00Z")
+        .build();
+    let q = queue("ion", &[lead], &TierMap::new(), "2026-11-30T07:30:00Z");
+    assert!(matches!(
+        q.items[0].reason,
+        QueueReason::NoAnswerRetry { days_ago: 3, .. }
+    ));
+    assert_eq!(
+        q.reason_text(&q.items[0]),
+        "No answer so far: attempt 2 of 6, last tried 3 days ago"
+    );
+}
+
+/// Ion's follow-ups due today: deals in ILS (the team currency) and RON.
+fn mixed_currency_book() -> Vec<Lead> {
+    let step = |id: &str, currency: &'static str, minor: i64, due: &str| {
+        LeadBuilder::new(id, "ion", "2026-11-10T07:00:00Z")
+            .in_currency(currency)
+            .deal(minor)
+            .call_then("2026-11-10T08:00:00Z", due)
+            .build()
+    };
+    vec![
+        step("ils-50k", "ILS", 5_000_000, "2026-11-25T12:00:00Z"),
+        step("ron-70k", "RON", 7_000_000, "2026-11-25T09:00:00Z"),
+        step("ron-40k", "RON", 4_000_000, "2026-11-25T10:00:00Z"),
+        step("ils-1k", "ILS", 100_000, "2026-11-25T11:00:00Z"),
+    ]
+}
+
+fn mixed_queue(rates: Vec<crate::money::ExchangeRate>) -> (Vec<String>, Vec<bool>) {
+    let mut team = team();
+    team.playbook.exchange_rates = rates;
+    let facts: Vec<LeadFacts> = mixed_currency_book()
+        .iter()
+        .map(|l| LeadFacts::from_lead(&team.playbook, l))
+        .collect();
+    let q = call_queue(&team, &"ion".into(), &facts, &TierMap::new(), t(NOW));
+    let ids = q.items.iter().map(|i| i.lead.to_string()).collect();
+    let missing = q
+        .items
+        .iter()
+        .map(|i| {
+            matches!(
+                i.reason,
+                QueueReason::FollowUp {
+                    missing_rate: true,
+                    ..
+                }
+            )
+        })
+        .collect();
+    (ids, missing)
+}
+
+#[test]
+fn larger_deal_first_compares_in_the_team_currency() {
+    use crate::money::ExchangeRate;
+    // 1 RON = 0.60 ILS: RON 70,000 is ILS 42,000, less than ILS 50,000, though more minor
+    // units. A later rate does not apply yet; an earlier one is replaced by the latest.
+    let (ids, missing) = mixed_queue(vec![
+        ExchangeRate::new("RON", "2026-01-01", "2.00"),
+        ExchangeRate::new("RON", "2026-11-01", "0.60"),
+        ExchangeRate::new("RON", "2026-12-01", "9.00"),
+    ]);
+    assert_eq!(ids, ["ils-50k", "ron-70k", "ron-40k", "ils-1k"]);
+    assert_eq!(missing, [false; 4]);
+}
+
+#[test]
+fn a_deal_without_a_rate_orders_as_one_without_a_deal_size_and_is_flagged() {
+    // No RON rate: the RON deals are never compared raw with ILS ones; they come after every
+    // converted deal, by due time, and carry the flag.
+    let (ids, missing) = mixed_queue(Vec::new());
+    assert_eq!(ids, ["ils-50k", "ils-1k", "ron-70k", "ron-40k"]);
+    assert_eq!(missing, [false, false, true, true]);
+    let team = team();
+    let lead = &mixed_currency_book()[1];
+    let facts = LeadFacts::from_lead(&team.playbook, lead);
+    let state = crate::state::derive(&team, &facts, t(NOW));
+    assert!(state.has(crate::state::Flag::NoExchangeRate));
+    let ils = LeadFacts::from_lead(&team.playbook, &mixed_currency_book()[0]);
+    assert!(!crate::state::derive(&team, &ils, t(NOW)).has(crate::state::Flag::NoExchangeRate));
 }

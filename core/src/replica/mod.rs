@@ -52,7 +52,7 @@ use std::collections::{BTreeSet, HashMap};
 
 /// Version of the persisted [`Summary`] encoding and of the fold behind it. A summary of
 /// another version is stale: the replica asks for its document and folds it again.
-pub const SUMMARY_VERSION: u32 = 1;
+pub const SUMMARY_VERSION: u32 = 2;
 
 /// Incremental chunks a document may collect in storage before the replica replaces them with
 /// one compacted save.

@@ -3,6 +3,7 @@
 //! the analytics. Hosts (the browser binding) call these rather than assembling the rules.
 
 use super::{Replica, ReplicaError};
+use crate::analytics::currencies::{MissingRate, missing_rates};
 use crate::analytics::funnel::{Funnel, SpeedToLead, funnel, speed_to_lead};
 use crate::analytics::refusals::{RefusalReports, refusal_reports};
 use crate::dayplan::{DayPlan, day_plan};
@@ -89,6 +90,16 @@ impl Replica {
     pub fn day_plan(&self, date: NaiveDate, now: DateTime<Utc>) -> Option<DayPlan> {
         let team = self.team.as_ref()?;
         Some(day_plan(team, &self.member, &self.facts, date, now))
+    }
+
+    /// The currencies of the leads on the device with amounts that have no exchange rate into
+    /// the team currency at `now` (the settings screen's errors); empty before the team
+    /// document arrives.
+    pub fn missing_rates(&self, now: DateTime<Utc>) -> Vec<MissingRate> {
+        match &self.team {
+            Some(team) => missing_rates(&team.playbook, &self.facts, now),
+            None => Vec::new(),
+        }
     }
 
     /// The member's analytics at `now`. `None` before the team document arrives.

@@ -1,11 +1,12 @@
 //! R3 First conversation: when a lead reaches Initial contact without an agreed next step, a
-//! follow-up call is due a few days later. (Notes being required is validated in
+//! follow-up call is due a few days later at the same local time, moved to the rep's next
+//! working day when that day is not one. (Notes being required is validated in
 //! `crate::commands`.)
 
 use crate::facts::LeadFacts;
 use crate::playbook::StatusRole;
 use crate::state::RuleContext;
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 
 /// When the R3 follow-up call is due, if it applies.
 pub fn follow_up_due(
@@ -20,5 +21,6 @@ pub fn follow_up_due(
     if facts.last_next_step_at.is_some_and(|t| t >= entered) {
         return None;
     }
-    Some(entered + Duration::days(i64::from(cx.playbook.follow_ups.first_conversation_days)))
+    let days = cx.playbook.follow_ups.first_conversation_days;
+    Some(cx.calendar.days_later_on_working_day(entered, days))
 }

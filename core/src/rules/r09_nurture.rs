@@ -1,10 +1,14 @@
-//! R9 Nurture: Not interested leads get a re-contact every few months and stay on the mailing
-//! list, unless they asked not to be contacted, which also takes them out of every queue.
+//! R9 Nurture: Not interested leads whose refusal the manager validated (R7), or that were
+//! closed without needing a review (R2's unreachable close, a manager's status), get a
+//! re-contact every few months, counted from that moment or the last contact after it, and stay
+//! on the mailing list, unless they asked not to be contacted, which also takes them out of
+//! every queue. A refusal still waiting for review is neither; one returned to the funnel never
+//! starts nurture.
 
 use crate::facts::LeadFacts;
 use crate::playbook::StatusRole;
 use crate::state::{Flag, LeadState, RuleContext, Task, TaskKind};
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 
 /// When the next nurture re-contact is due, if the lead is being nurtured.
 pub fn recontact_due(
@@ -12,15 +16,15 @@ pub fn recontact_due(
     facts: &LeadFacts,
     role: StatusRole,
 ) -> Option<DateTime<Utc>> {
-    if role != StatusRole::Lost || facts.do_not_contact {
+    if role != StatusRole::Lost || facts.do_not_contact || facts.pending_review.is_some() {
         return None;
     }
-    let from = [facts.lost_at, facts.last_contact_at, facts.last_review_at]
-        .into_iter()
-        .flatten()
-        .max()
-        .unwrap_or(facts.created_at);
-    Some(from + Duration::days(i64::from(cx.playbook.nurture_every_days)))
+    let since = facts.nurture_since?;
+    let from = facts.last_contact_at.map_or(since, |c| c.max(since));
+    Some(
+        cx.calendar
+            .days_later_on_working_day(from, cx.playbook.nurture_every_days),
+    )
 }
 
 /// Adds the do-not-contact flag, the mailing list and the re-contact task.

@@ -200,6 +200,83 @@ fn r3_no_follow_up_when_a_next_step_was_agreed() {
     );
 }
 
+#[test]
+fn r3_israeli_rep_thursday_first_contact_is_followed_up_sunday() {
+    // Dana (Jerusalem, Sunday–Thursday) reaches the lead on Thursday 26th at 10:00 local; two
+    // days later is Saturday: the follow-up moves to Sunday 29th, same time.
+    let lead = LeadBuilder::new("L3", "dana", "2026-11-26T07:00:00Z")
+        .attempt("2026-11-26T08:00:00Z", AttemptOutcome::Reached)
+        .build();
+    check(
+        &lead,
+        "2026-11-26T09:00:00Z",
+        expect![[r#"
+            initial_contact []
+              R3 FollowUpCall due 2026-11-29 08:00 -> dana"#]],
+    );
+    // Reached Thursday 19:30 local (after hours): Sunday, clamped to the end of the day 18:00.
+    let late = LeadBuilder::new("L3", "dana", "2026-11-26T07:00:00Z")
+        .attempt("2026-11-26T17:30:00Z", AttemptOutcome::Reached)
+        .build();
+    assert_eq!(
+        state_at(&late, "2026-11-26T18:00:00Z").tasks[0].due,
+        t("2026-11-29T16:00:00Z")
+    );
+    // Reached Tuesday: Thursday at the same time, a working day, not moved.
+    let tue = LeadBuilder::new("L3", "dana", "2026-11-24T07:00:00Z")
+        .attempt("2026-11-24T08:00:00Z", AttemptOutcome::Reached)
+        .build();
+    assert_eq!(
+        state_at(&tue, "2026-11-24T09:00:00Z").tasks[0].due,
+        t("2026-11-26T08:00:00Z")
+    );
+}
+
+#[test]
+fn r3_romanian_rep_friday_first_contact_is_followed_up_monday() {
+    // Ion (Bucharest, Monday–Friday): Friday 27th 11:00 local → Sunday → Monday 30th 11:00.
+    let lead = LeadBuilder::new("L3", "ion", "2026-11-27T08:00:00Z")
+        .attempt("2026-11-27T09:00:00Z", AttemptOutcome::Reached)
+        .build();
+    check(
+        &lead,
+        "2026-11-27T10:00:00Z",
+        expect![[r#"
+            initial_contact []
+              R3 FollowUpCall due 2026-11-30 09:00 -> ion"#]],
+    );
+    // Thursday 26th → Saturday → Monday 30th.
+    let thu = LeadBuilder::new("L3", "ion", "2026-11-26T08:00:00Z")
+        .attempt("2026-11-26T09:00:00Z", AttemptOutcome::Reached)
+        .build();
+    assert_eq!(
+        state_at(&thu, "2026-11-26T10:00:00Z").tasks[0].due,
+        t("2026-11-30T09:00:00Z")
+    );
+    // The same Thursday contact for Dana is due Saturday → Sunday 29th: each rep's own week.
+    let dana = LeadBuilder::new("L3", "dana", "2026-11-26T08:00:00Z")
+        .attempt("2026-11-26T09:00:00Z", AttemptOutcome::Reached)
+        .build();
+    assert_eq!(
+        state_at(&dana, "2026-11-26T10:00:00Z").tasks[0].due,
+        t("2026-11-29T09:00:00Z")
+    );
+}
+
+#[test]
+fn r3_follow_up_keeps_the_local_time_across_a_dst_change() {
+    // Ion is reached Friday 2026-10-23 at 10:00 in Bucharest (UTC+3); two days later is
+    // Sunday 25th, the day clocks go back, so the follow-up is Monday 26th at 10:00 local, now
+    // UTC+2: 08:00Z, not 07:00Z.
+    let lead = LeadBuilder::new("L3", "ion", "2026-10-23T06:00:00Z")
+        .attempt("2026-10-23T07:00:00Z", AttemptOutcome::Reached)
+        .build();
+    assert_eq!(
+        state_at(&lead, "2026-10-23T08:00:00Z").tasks[0].due,
+        t("2026-10-26T08:00:00Z")
+    );
+}
+
 // ---- R4/R5 next steps and risk -------------------------------------------------------
 
 #[test]
@@ -291,9 +368,7 @@ fn r7_refusal_creates_the_managers_review_task() {
         "2026-11-03T09:00:00Z",
         expect![[r#"
             not_interested [AwaitingReview]
-              R7 ReviewRefusal due 2026-11-03 08:00 -> mgr
-              R9 NurtureRecontact due 2027-02-01 08:00 -> dana
-              on mailing list"#]],
+              R7 ReviewRefusal due 2026-11-03 08:00 -> mgr"#]],
     );
 }
 
@@ -329,7 +404,85 @@ fn r7_validated_refusal_goes_to_nurture_for_ninety_days() {
     );
 }
 
+#[test]
+fn r7_returned_to_the_funnel_never_starts_nurture() {
+    let lead = refused()
+        .by("mgr")
+        .review_return("2026-11-05T10:00:00Z")
+        .build();
+    // Long after: no nurture, no mailing list (the follow-up is the rep's, R7).
+    let s = state_at(&lead, "2027-06-01T10:00:00Z");
+    assert!(!s.mailing_list);
+    assert!(!s.tasks.iter().any(|t| t.kind == TaskKind::NurtureRecontact));
+}
+
 // ---- R9 nurture -----------------------------------------------------------------------
+
+#[test]
+fn r9_nurture_waits_for_the_managers_validation() {
+    // Refused on Tuesday 3rd: while the review waits, neither mailing list nor re-contact,
+    // even 90 days later.
+    let pending = refused().build();
+    for now in ["2026-11-03T09:00:00Z", "2027-02-10T09:00:00Z"] {
+        let s = state_at(&pending, now);
+        assert!(s.has(Flag::AwaitingReview), "{now}");
+        assert!(!s.mailing_list, "{now}");
+        assert!(
+            !s.tasks.iter().any(|t| t.kind == TaskKind::NurtureRecontact),
+            "{now}"
+        );
+    }
+    // Validated a month later (Thursday 2026-12-03, 12:00 Jerusalem): the re-contact is due 90
+    // days after the validation, not after the refusal: Wednesday 2027-03-03 12:00 local.
+    let validated = refused()
+        .by("mgr")
+        .review("2026-12-03T10:00:00Z", ReviewDecision::RefusalValidated)
+        .build();
+    check(
+        &validated,
+        "2026-12-03T11:00:00Z",
+        expect![[r#"
+            not_interested []
+              R9 NurtureRecontact due 2027-03-03 10:00 -> dana
+              on mailing list"#]],
+    );
+}
+
+#[test]
+fn r9_unreachable_close_starts_nurture_at_the_confirmation() {
+    // R2's close needs no review: nurture starts when the rep confirms it, Thursday
+    // 2026-11-26 10:00 Jerusalem. 90 days later is Wednesday 2027-02-24, a working day.
+    let mut b = LeadBuilder::new("L9", "dana", "2026-11-15T07:00:00Z");
+    for day in 16..=21 {
+        b = b.no_answer(&format!("2026-11-{day}T08:00:00Z"));
+    }
+    let lead = b
+        .refusal("2026-11-26T08:00:00Z", "unreachable", "crm", None)
+        .build();
+    check(
+        &lead,
+        "2026-11-26T09:00:00Z",
+        expect![[r#"
+            not_interested []
+              R9 NurtureRecontact due 2027-02-24 08:00 -> dana
+              on mailing list"#]],
+    );
+}
+
+#[test]
+fn r9_recontact_on_a_day_off_moves_to_the_next_working_day() {
+    // Validated Monday 2026-11-02 10:00 Bucharest for Ion; 90 days later is Sunday
+    // 2027-01-31: the re-contact is Monday 2027-02-01 10:00 local.
+    let lead = LeadBuilder::new("L9", "ion", "2026-10-20T07:00:00Z")
+        .attempt("2026-10-20T08:00:00Z", AttemptOutcome::Reached)
+        .refusal("2026-10-30T08:00:00Z", "price", "crm", Some(100))
+        .by("mgr")
+        .review("2026-11-02T08:00:00Z", ReviewDecision::RefusalValidated)
+        .build();
+    let s = state_at(&lead, "2026-11-02T09:00:00Z");
+    assert_eq!(s.tasks[0].kind, TaskKind::NurtureRecontact);
+    assert_eq!(s.tasks[0].due, t("2027-02-01T08:00:00Z"));
+}
 
 #[test]
 fn r9_do_not_contact_leaves_the_mailing_list() {
@@ -367,14 +520,15 @@ fn r13_customer_inactive_after_180_days_without_order_or_conversation() {
         .won("2026-01-05T10:00:00Z", 2_000_000)
         .order("2026-02-01T10:00:00Z", 500_000, &["crm"])
         .build();
-    // 2026-02-01 + 180 days = 2026-07-31.
-    check(&lead, "2026-07-31T09:59:00Z", expect!["customer []"]);
+    // 2026-02-01 12:00 Bucharest (winter) + 180 calendar days = 2026-07-31 12:00 Bucharest
+    // (summer, UTC+3): the same local time, not 180 × 24 hours.
+    check(&lead, "2026-07-31T08:59:00Z", expect!["customer []"]);
     check(
         &lead,
-        "2026-07-31T10:00:00Z",
+        "2026-07-31T09:00:00Z",
         expect![[r#"
             inactive_customer []
-              R13 Reactivation due 2026-07-31 10:00 -> ion"#]],
+              R13 Reactivation due 2026-07-31 09:00 -> ion"#]],
     );
     // A new order makes it a customer again.
     let lead = LeadBuilder::new("L13", "ion", "2026-01-01T07:00:00Z")
