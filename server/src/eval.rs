@@ -4,7 +4,10 @@
 //! documented in docs/eval.md.
 //!
 //! All checking happens before any output is assembled, so a bad input yields one error
-//! naming the field (and the lead and event) and nothing else.
+//! naming the field (and the lead and event) and nothing else. Unknown keys are rejected at
+//! every level except in free-form maps such as a lead's `custom` (see `eval/schema.rs`).
+
+mod schema;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -27,8 +30,10 @@ use fieldbook_core::tiers::{TierCube, TierReport, snapshot, tier_cube, tier_repo
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use schema::{Schema, Seg, display, value_at};
+
 /// The input document of `fieldbook eval` (docs/eval.md).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct EvalInput {
     /// The moment to evaluate at.
@@ -251,6 +256,22 @@ impl EvalError {
         }
     }
 
+    /// An error at `path` of `input`, naming the lead (and the event) the path lies in.
+    fn at(input: &Value, path: &[Seg], message: String) -> Self {
+        let id = |upto: usize| {
+            let id = value_at(input, path.get(..upto)?)?.get("id")?.as_str()?;
+            Some(id.to_owned())
+        };
+        let in_leads = matches!(path.first(), Some(Seg::Key(key)) if key == "leads");
+        let in_events = in_leads && matches!(path.get(2), Some(Seg::Key(key)) if key == "events");
+        EvalError::Field {
+            path: display(path),
+            message,
+            lead: in_leads.then(|| id(2)).flatten(),
+            event: in_events.then(|| id(4)).flatten(),
+        }
+    }
+
     fn in_lead(path: impl Into<String>, message: impl Into<String>, lead: &LeadId) -> Self {
         EvalError::Field {
             path: path.into(),
@@ -277,42 +298,28 @@ pub fn evaluate(input: &str) -> Result<EvalOutput, EvalError> {
     Ok(assemble(input))
 }
 
-/// Parses `text`: syntax errors with line and column, type errors with the field path and
-/// the lead they occur in.
+/// Parses `text`: syntax errors with line and column; unknown keys, type errors and values
+/// that do not decode with the field path and the lead and event they occur in.
 pub fn parse(text: &str) -> Result<EvalInput, EvalError> {
     let value: Value = serde_json::from_str(text).map_err(|err| EvalError::Syntax {
         message: err.to_string(),
     })?;
+    let schema = Schema::get();
+    schema.check_keys(&value)?;
     serde_path_to_error::deserialize(&value).map_err(|err| {
-        let path = err.path().to_string();
-        let lead = lead_of_path(&value, err.path());
-        let message = err.into_inner().to_string();
-        EvalError::Field {
-            path: if path == "." {
-                "(top level)".to_owned()
-            } else {
-                path
-            },
-            message,
-            lead,
-            event: None,
-        }
+        use serde_path_to_error::Segment;
+        let path = err
+            .path()
+            .iter()
+            .map(|segment| match segment {
+                Segment::Seq { index } => Seg::Index(*index),
+                Segment::Map { key } => Seg::Key(key.clone()),
+                Segment::Enum { variant } => Seg::Key(variant.clone()),
+                Segment::Unknown => Seg::Key("?".to_owned()),
+            })
+            .collect();
+        schema.decode_error(&value, path, err.into_inner().to_string())
     })
-}
-
-/// The id of the lead a path `leads[i]…` points into, when the input has one.
-fn lead_of_path(value: &Value, path: &serde_path_to_error::Path) -> Option<String> {
-    use serde_path_to_error::Segment;
-    let mut segments = path.iter();
-    match (segments.next(), segments.next()) {
-        (Some(Segment::Map { key }), Some(Segment::Seq { index })) if key == "leads" => value
-            .get("leads")?
-            .get(*index)?
-            .get("id")?
-            .as_str()
-            .map(str::to_owned),
-        _ => None,
-    }
 }
 
 /// The checks that types cannot express: ids unique, every member referenced exists, every
