@@ -84,6 +84,25 @@ extern "C" {
     pub type MissingRatesOut;
 }
 
+/// A `TeamCommand` by its `type`, its fields decoded on their own: serde buffers a tagged
+/// enum's fields and loses the path of a bad one, where the playbook decoded alone names it
+/// (`playbook.exchange_rates[0].rate`, as the core's `invalid` errors do). Decoding the tagged
+/// enum as well would compile the playbook's decoder twice into the module.
+fn team_command(command: JsValue) -> Result<TeamCommand> {
+    let field = |name: &str| {
+        js_sys::Reflect::get(&command, &JsValue::from_str(name)).unwrap_or(JsValue::UNDEFINED)
+    };
+    match field("type").as_string().as_deref() {
+        Some("set_playbook") => Ok(TeamCommand::SetPlaybook {
+            playbook: js::decode(field("playbook"), "playbook")?,
+        }),
+        other => Err(bad_input(
+            "command.type",
+            format!("{other:?} is not a team command; expected \"set_playbook\""),
+        )),
+    }
+}
+
 /// The version of the Fieldbook core compiled into this module.
 #[wasm_bindgen(js_name = coreVersion)]
 pub fn core_version() -> String {
@@ -312,7 +331,7 @@ impl Replica {
         now: f64,
     ) -> std::result::Result<EffectsOut, JsValue> {
         let run = || {
-            let command: TeamCommand = js::decode(command.into(), "command")?;
+            let command = team_command(command.into())?;
             js::effects(self.inner.apply_team(command, time(now, "now")?)?)
         };
         run().map_err(Error::into_js)

@@ -377,6 +377,42 @@ fn a_manager_sees_the_refusal_to_review_and_the_analytics() {
     assert_eq!(string(&plan, "date"), "2026-03-02");
     assert_eq!(len(&plan, "visits"), 0);
 
+    // The team currency is the default EUR: the ILS budget has no rate and is listed.
+    let missing: JsValue = manager.missing_rates(T0 + 2.0 * MINUTE).unwrap().into();
+    assert_eq!(len(&missing, ""), 1);
+    assert_eq!(string(&missing, "0.currency"), "ILS");
+    assert_eq!(get(&missing, "0.n_leads"), JsValue::from(1));
+    // A rate that does not parse is named at its field inside the playbook.
+    let playbook = |rate: &str| {
+        json(&format!(
+            r#"{{"type": "set_playbook", "playbook": {{"currency": "EUR",
+                 "exchange_rates": [{{"currency": "ILS", "date": "2026-01-01", "rate": "{rate}"}}]}}}}"#
+        ))
+    };
+    let error = err(manager.apply_team(playbook("abc").unchecked_into(), T0 + 2.0 * MINUTE));
+    assert_eq!(
+        (string(&error, "kind"), string(&error, "field")),
+        (
+            "bad_input".to_owned(),
+            "playbook.exchange_rates[0].rate".to_owned()
+        )
+    );
+    assert!(string(&error, "message").contains("is not an exchange rate"));
+    let error = err(manager.apply_team(json(r#"{"type": "set_team"}"#).unchecked_into(), T0));
+    assert_eq!(
+        (string(&error, "kind"), string(&error, "field")),
+        ("bad_input".to_owned(), "command.type".to_owned())
+    );
+    // With a rate, nothing is missing.
+    host.carry_out(
+        &manager
+            .apply_team(playbook("0.25").unchecked_into(), T0 + 2.0 * MINUTE)
+            .unwrap()
+            .into(),
+    );
+    let missing: JsValue = manager.missing_rates(T0 + 2.0 * MINUTE).unwrap().into();
+    assert_eq!(len(&missing, ""), 0);
+
     // A manager may review it.
     let review = r#"{"type": "review_refusal", "decision": {"decision": "refusal_validated"}}"#;
     host.carry_out(&apply(&mut manager, &doc, review, T0 + 3.0 * MINUTE).unwrap());

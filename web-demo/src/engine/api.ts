@@ -11,6 +11,7 @@ import type {
   LeadCommand,
   LeadFacts,
   LeadState,
+  MissingRate,
   NewLead,
   Team,
   TeamCommand,
@@ -75,6 +76,12 @@ export interface Engine {
    * the first version of this contract: optional, so that other implementations still fit.
    */
   applyTeam?(command: TeamCommand): Promise<void>;
+  /**
+   * The currencies of the leads on this device with amounts that have no exchange rate into
+   * the team currency (settings errors). Added with the team currency: optional, like
+   * `applyTeam`.
+   */
+  missingRates?(now?: number): MissingRate[];
   /** Reconnect now (skips the backoff wait). */
   reconnect(): void;
   /** Close the socket and stop timers (sign-out, tests). */

@@ -16,6 +16,7 @@ import type {
   InboxItem,
   LeadCommand,
   LeadFacts,
+  MissingRate,
   NewLead,
   Team,
   TeamCommand,
@@ -175,7 +176,7 @@ async function swReachable(fetcher: EngineOptions["fetch"]): Promise<boolean> {
 }
 
 /** The version of the core's stored summary this file can read (core SUMMARY_VERSION). */
-const SUMMARY_JSON_VERSION = 1;
+const SUMMARY_JSON_VERSION = 2;
 
 /**
  * The facts of stored summaries, decoded in JS: the core stores a summary as JSON
@@ -565,6 +566,10 @@ class EngineImpl implements Engine {
 
   analytics(now: number = this.now()): unknown {
     return this.replica.analytics(now);
+  }
+
+  missingRates(now: number = this.now()): MissingRate[] {
+    return this.replica.missingRates(now);
   }
 
   lead(id: string): Promise<LeadView> {

@@ -68,16 +68,16 @@ export function taskLabel(t: Dict, task: TaskLike): string {
   }
 }
 
-/** "5 minutes ago", "yesterday", "3 days ago", or the date for older times. */
-export function ago(t: Dict, fmt: Formatter, iso: string, now: number): string {
-  const ms = now - new Date(iso).getTime();
-  const min = Math.floor(ms / 60_000);
+/**
+ * "5 minutes ago" on the same day, then "yesterday", "3 days ago", or the date for older times.
+ * `days` is the core's count of calendar days in the lead owner's zone (`days_ago` of a queue
+ * reason), so every device says the same: an attempt on Friday 10:00 is "3 days ago" on Monday.
+ */
+export function ago(t: Dict, fmt: Formatter, iso: string, now: number, days: number): string {
+  if (days >= 1) return days < 8 ? t.daysAgo(days) : fmt.date(iso);
+  const min = Math.floor((now - new Date(iso).getTime()) / 60_000);
   if (min < 1) return t.justNow;
   if (min < 60) return t.minutesAgo(min);
-  const hours = Math.floor(min / 60);
-  if (hours < 24) return t.hoursAgo(hours);
-  const days = Math.floor(hours / 24);
-  if (days < 8) return t.daysAgo(days);
-  return fmt.date(iso);
+  return t.hoursAgo(Math.floor(min / 60));
 }
 

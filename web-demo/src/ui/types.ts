@@ -13,6 +13,7 @@ export type {
   LeadCommand,
   LeadFacts,
   LeadState,
+  MissingRate,
   Money,
   NewLead,
   Period,

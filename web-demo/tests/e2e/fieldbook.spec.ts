@@ -308,3 +308,55 @@ test("a manager changes the playbook (the core refuses 0 attempts at that field)
   await expect(repCard.locator('input[name="playbook.day_plan.buffer_minutes"]')).toBeDisabled();
   await expect(repCard.getByTestId("save-playbook")).toHaveCount(0);
 });
+
+test("the team currency: amounts without an exchange rate are reported in settings until a manager adds one (the core refuses a bad rate at its field)", async ({ app }) => {
+  const { page } = await app.signIn("m-dana", { lang: "en" });
+  await syncState(page, "online");
+  await page.locator('[data-nav="settings"]').click();
+  const form = page.getByTestId("playbook-form");
+  const section = form.getByTestId("pb-currency");
+  // The demo team sells in ILS and RON; the playbook converts RON to ILS.
+  await expect(section.locator('input[name="playbook.currency"]')).toHaveValue("ILS");
+  await expect(section.locator(".pb-rate")).toHaveCount(2);
+  await expect(section.getByTestId("missing-rates")).toHaveCount(0);
+
+  // Without the RON rates, the Romanian rep's amounts cannot be converted: reported, not mixed.
+  await section.getByTestId("remove-rate-1").click();
+  await section.getByTestId("remove-rate-0").click();
+  await expect(section.locator(".pb-rate")).toHaveCount(0);
+  await form.getByTestId("save-playbook").click();
+  await expect(form.getByTestId("playbook-saved")).toBeVisible();
+  const missing = section.getByTestId("missing-rates");
+  await expect(missing).toBeVisible();
+  await expect(missing.locator("li")).toHaveCount(1);
+  await expect(missing.locator('li[data-currency="RON"]')).toContainText("RON: no rate into ILS");
+
+  // The missing currency's button adds a row for it, dated from when a rate is needed.
+  await missing.getByTestId("add-rate-RON").click();
+  const row = section.getByTestId("rate-0");
+  await expect(row.locator('input[name="playbook.exchange_rates[0].currency"]')).toHaveValue("RON");
+  await expect(row.locator('input[name="playbook.exchange_rates[0].date"]')).toHaveValue(/^\d{4}-\d{2}-\d{2}$/);
+  const rate = row.locator('input[name="playbook.exchange_rates[0].rate"]');
+  await rate.fill("abc");
+  await form.getByTestId("save-playbook").click();
+  const field = form.locator('.field[data-field="playbook.exchange_rates[0].rate"]');
+  await expect(field).toHaveClass(/field-invalid/);
+  await expect(field).toContainText("is not an exchange rate");
+  await expect(form.getByTestId("playbook-saved")).toHaveCount(0);
+
+  // A decimal comma as typed on a Romanian keyboard is read as a point.
+  await rate.fill("0,78");
+  await expect(rate).toHaveValue("0.78");
+  await form.getByTestId("save-playbook").click();
+  await expect(form.getByTestId("playbook-saved")).toBeVisible();
+  await expect(section.getByTestId("missing-rates")).toHaveCount(0);
+  await expect(page.getByTestId("sync")).toHaveAttribute("data-unsynced", "0", { timeout: 30_000 });
+
+  // The refusal budgets total in the team currency with no currency left out.
+  await page.locator('[data-nav="analytics"]').click();
+  const analytics = page.getByTestId("analytics");
+  await analytics.getByRole("tab", { name: "All time" }).click();
+  await expect(analytics.getByTestId("budget-total")).toContainText("₪");
+  await expect(analytics.getByTestId("budget-missing-rates")).toHaveCount(0);
+  await expect(analytics.getByTestId("pareto-missing-rates")).toHaveCount(0);
+});

@@ -6,6 +6,7 @@ import { useEffect, useRef } from "preact/hooks";
 import { useI18n } from "../../i18n";
 import { errorAt, type ShownError } from "../errors";
 import { productName } from "../labels";
+import { useMe } from "../me";
 import type { Money, Team } from "../types";
 
 export function FieldError({ err, name }: { err?: ShownError; name: string }) {
@@ -59,9 +60,16 @@ export function MoneyInput(props: {
   onChange(v: { amount: string; currency: string }): void;
 }) {
   const { t } = useI18n();
-  const currencies = CURRENCIES.includes(props.value.currency)
-    ? CURRENCIES
-    : [props.value.currency, ...CURRENCIES];
+  const { team } = useMe();
+  // The amount's own, the team currency, the currencies with a rate, then the usual ones.
+  const playbook = team?.playbook;
+  const currencies = [
+    ...new Set([
+      props.value.currency,
+      ...(playbook ? [playbook.currency, ...playbook.exchange_rates.map((r) => r.currency)] : []),
+      ...CURRENCIES,
+    ]),
+  ];
   return (
     <span class="money-input">
       <input

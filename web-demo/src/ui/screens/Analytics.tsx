@@ -50,8 +50,21 @@ function Refusals({ report }: { report: RefusalReport }) {
       <Rows title={t.byReason} rows={report.by_reason} label={(r) => reasonLabel(t, team, r.key, r.label)} />
       <Rows title={t.byRep} rows={report.by_rep} label={(r) => r.label || memberName(team, r.key)} />
       {report.budget.length > 0 && (
-        <div class="rows">
+        <div class="rows" data-testid="budget">
           <h3>{t.budgetTotal}</h3>
+          <p class="big" data-testid="budget-total">
+            {t.budgetInTeamCurrency(fmt.amount(report.budget_total.minor, report.budget_total.currency))}{" "}
+            {report.budget_total.change !== null && (
+              <span class="change">
+                {t.vsPrevious(fmt.amount(report.budget_total.change, report.budget_total.currency))}
+              </span>
+            )}
+          </p>
+          {report.budget_total.missing_rates.length > 0 && (
+            <p class="field-error" role="alert" data-testid="budget-missing-rates">
+              {t.missingRatesLeftOut(report.budget_total.missing_rates.join(", "))}
+            </p>
+          )}
           <ul>
             {report.budget.map((b) => (
               <li key={b.currency}>
@@ -230,6 +243,14 @@ export function AnalyticsScreen() {
                 <p class="muted" data-testid="tier-cube-missing">{t.cubeMissing}</p>
               )}
               <h3>{t.paretoTitle(tiers.pareto.pareto_percent)}</h3>
+              <p data-testid="pareto-total">
+                {t.paretoTotal(fmt.amount(tiers.pareto.total_revenue_minor, tiers.pareto.currency))}
+              </p>
+              {tiers.pareto.missing_rates.length > 0 && (
+                <p class="field-error" role="alert" data-testid="pareto-missing-rates">
+                  {t.missingRatesLeftOut(tiers.pareto.missing_rates.join(", "))}
+                </p>
+              )}
               <table class="simple">
                 <thead>
                   <tr>

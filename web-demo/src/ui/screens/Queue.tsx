@@ -13,7 +13,7 @@ export function reasonText(t: Dict, fmt: Formatter, item: Item, now: number): st
   const r = item.reason as unknown as Record<string, unknown> & { kind: string };
   switch (r.kind) {
     case "new_lead":
-      return t.reasonNewLead(ago(t, fmt, String(r.created_at), now));
+      return t.reasonNewLead(ago(t, fmt, String(r.created_at), now, Number(r.days_ago)));
     case "follow_up": {
       const source = String(r.source);
       const base =
@@ -28,10 +28,15 @@ export function reasonText(t: Dict, fmt: Formatter, item: Item, now: number): st
       if (r.agreed) parts.push(t.reasonAgreed);
       const deal = r.deal as { minor: number; currency: string } | null | undefined;
       if (deal) parts.push(t.reasonDeal(fmt.money(deal)));
+      if (r.missing_rate) parts.push(t.reasonNoRate);
       return parts.join(" · ");
     }
     case "no_answer_retry":
-      return t.reasonRetry(Number(r.attempt), Number(r.max_attempts), ago(t, fmt, String(r.last_attempt_at), now));
+      return t.reasonRetry(
+        Number(r.attempt),
+        Number(r.max_attempts),
+        ago(t, fmt, String(r.last_attempt_at), now, Number(r.days_ago)),
+      );
     case "nurture":
       return r.lost_at ? t.reasonNurture(fmt.date(String(r.lost_at))) : t.reasonNurtureNoDate;
     case "visit_due":

@@ -1,12 +1,12 @@
 import type { ComponentChildren } from "preact";
-import { useEffect, useRef, useState } from "preact/hooks";
+import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import { useI18n, LANGS, type Lang } from "../../i18n";
-import { Field, FormError } from "../components/Form";
-import { useEngine } from "../engine-hooks";
+import { CURRENCIES, Field, FormError } from "../components/Form";
+import { useEngine, useEngineVersion, useNow } from "../engine-hooks";
 import { errorAt, toShownError, type ShownError } from "../errors";
 import { enumLabel, reasonLabel } from "../labels";
 import { useMe } from "../me";
-import type { Playbook } from "../types";
+import type { MissingRate, Playbook } from "../types";
 
 // The playbook as the core serialises it. The generated d.ts types `speed_to_lead` with the
 // analytics report of the same name (two Rust types called `SpeedToLead`); the playbook's are
@@ -75,6 +75,46 @@ function finish(draft: Draft): Book {
     setPath(book, path, path === GAPS ? toList(text) : toNumber(text));
   }
   return book;
+}
+
+/** A rate row as edited: the rate is the decimal text the core parses (`"0.7705"`). */
+type RateRow = Book["exchange_rates"][number];
+
+/** Today as `YYYY-MM-DD` (UTC: rates are dated by the UTC date of the amounts). */
+function utcToday(now: number): string {
+  return new Date(now).toISOString().slice(0, 10);
+}
+
+/**
+ * The currencies on this device that have no exchange rate into the team currency: the core's
+ * list (`Engine.missingRates`), shown as errors to every member, with a button for those who
+ * may edit that adds a rate row for the currency from the date it is needed.
+ */
+function MissingRates(props: { team: string; onAdd?(m: MissingRate): void }) {
+  const { t, fmt } = useI18n();
+  const engine = useEngine();
+  const version = useEngineVersion();
+  const now = useNow();
+  // eslint-disable-next-line react-hooks/exhaustive-deps
+  const missing = useMemo(() => engine.missingRates?.(now) ?? [], [engine, version, now]);
+  if (missing.length === 0) return null;
+  return (
+    <div class="missing-rates" role="alert" data-testid="missing-rates">
+      <h3>{t.missingRatesTitle}</h3>
+      <ul>
+        {missing.map((m) => (
+          <li key={m.currency} data-currency={m.currency}>
+            <span>{t.missingRate(m.currency, props.team, fmt.date(m.needed_from), m.n_leads)}</span>
+            {props.onAdd && (
+              <button type="button" class="btn" onClick={() => props.onAdd!(m)} data-testid={`add-rate-${m.currency}`}>
+                {t.pbAddRate}
+              </button>
+            )}
+          </li>
+        ))}
+      </ul>
+    </div>
+  );
 }
 
 /** An error the core names exactly `name` (a whole group: `playbook.working_week`). */
@@ -263,9 +303,117 @@ function PlaybookCard() {
 
   const weekday = new Intl.DateTimeFormat(lang, { weekday: "short", timeZone: "UTC" });
   const days = book.working_week.days as string[];
+  const rates: RateRow[] = book.exchange_rates ?? [];
+  const addRate = (row: RateRow) => edit((b) => (b.exchange_rates = [...(b.exchange_rates ?? []), row]));
+  const rateField = (i: number, k: keyof RateRow, label: string, input: (name: string) => preact.JSX.Element) => {
+    const name = `playbook.exchange_rates[${i}].${k}`;
+    names.push(name);
+    return (
+      <Field label={label} name={name} err={err}>
+        {input(name)}
+      </Field>
+    );
+  };
 
   const body = (
     <>
+      <Section title={t.pbCurrencyTitle} testid="pb-currency">
+        <MissingRates
+          team={book.currency}
+          onAdd={editable ? (m) => addRate({ currency: m.currency, date: m.needed_from, rate: "" }) : undefined}
+        />
+        {group("exchange_rates")}
+        {(() => {
+          const name = "playbook.currency";
+          names.push(name);
+          return (
+            <Field label={t.pbCurrency} name={name} err={err} hint={t.pbCurrencyHint}>
+              <input
+                name={name}
+                type="text"
+                dir="ltr"
+                maxLength={3}
+                autoCapitalize="characters"
+                list="fb-currencies"
+                value={book.currency}
+                onInput={(ev) => {
+                  const v = (ev.target as HTMLInputElement).value.toUpperCase();
+                  edit((b) => (b.currency = v));
+                }}
+              />
+            </Field>
+          );
+        })()}
+        <datalist id="fb-currencies">
+          {CURRENCIES.map((c) => (
+            <option key={c} value={c} />
+          ))}
+        </datalist>
+        <h3>{t.pbRates}</h3>
+        {rates.length === 0 && <p class="muted">{t.pbNoRates}</p>}
+        {rates.map((r, i) => (
+          <div class="pb-rate" key={i} data-testid={`rate-${i}`}>
+            {rateField(i, "currency", t.pbRateCurrency, (name) => (
+              <input
+                name={name}
+                type="text"
+                dir="ltr"
+                maxLength={3}
+                autoCapitalize="characters"
+                list="fb-currencies"
+                value={r.currency}
+                onInput={(ev) => {
+                  const v = (ev.target as HTMLInputElement).value.toUpperCase();
+                  edit((b) => (b.exchange_rates[i].currency = v));
+                }}
+              />
+            ))}
+            {rateField(i, "date", t.pbRateDate, (name) => (
+              <input
+                name={name}
+                type="date"
+                dir="ltr"
+                value={r.date}
+                onInput={(ev) => {
+                  const v = (ev.target as HTMLInputElement).value;
+                  edit((b) => (b.exchange_rates[i].date = v));
+                }}
+              />
+            ))}
+            {rateField(i, "rate", t.pbRateValue(book.currency), (name) => (
+              <input
+                name={name}
+                type="text"
+                inputMode="decimal"
+                dir="ltr"
+                value={r.rate}
+                onInput={(ev) => {
+                  // Decimal comma as typed on a Romanian or Hebrew keyboard: the core reads a point.
+                  const v = (ev.target as HTMLInputElement).value.replace(",", ".");
+                  edit((b) => (b.exchange_rates[i].rate = v));
+                }}
+              />
+            ))}
+            <button
+              type="button"
+              class="btn"
+              onClick={() => edit((b) => b.exchange_rates.splice(i, 1))}
+              data-testid={`remove-rate-${i}`}
+            >
+              {t.pbRemoveRate}
+            </button>
+          </div>
+        ))}
+        <button
+          type="button"
+          class="btn"
+          onClick={() => addRate({ currency: "", date: utcToday(Date.now()), rate: "" })}
+          data-testid="add-rate"
+        >
+          {t.pbAddRate}
+        </button>
+      </Section>
+
       <Section title={t.pbCadenceTitle} testid="pb-cadence">
         {group("cadence")}
         <div class="pb-grid">
