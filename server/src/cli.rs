@@ -154,6 +154,10 @@ enum TeamCommand {
         /// The playbook to start from.
         #[arg(long, value_enum, default_value_t = PlaybookChoice::Default)]
         playbook: PlaybookChoice,
+        /// The team currency (ISO 4217, e.g. ILS): orderings and totals are in it. Default:
+        /// ILS with `--playbook israeli`, else EUR. Managers add exchange rates in the app.
+        #[arg(long)]
+        currency: Option<String>,
     },
     /// List the teams in the data directory.
     List {
@@ -164,9 +168,9 @@ enum TeamCommand {
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
 enum PlaybookChoice {
-    /// SPEC's defaults, Monday–Friday.
+    /// SPEC's defaults, Monday–Friday, in EUR.
     Default,
-    /// The defaults with a Sunday–Thursday week.
+    /// The defaults with a Sunday–Thursday week, in ILS.
     Israeli,
 }
 
@@ -313,12 +317,16 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             id,
             name,
             playbook,
+            currency,
         }) => {
             let mut store = open_store(&data.data)?;
-            let playbook = match playbook {
+            let mut playbook = match playbook {
                 PlaybookChoice::Default => Playbook::default(),
                 PlaybookChoice::Israeli => Playbook::israeli(),
             };
+            if let Some(currency) = currency {
+                playbook.currency = currency;
+            }
             let doc = admin::create_team(&mut store, &TeamId(id.clone()), &name, playbook, now)?;
             writeln!(out, "created team {id} (team document {doc})")?;
         }

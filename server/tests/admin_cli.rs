@@ -125,6 +125,14 @@ fn bad_arguments_name_what_is_wrong() {
     fails(
         &fieldbook(
             &data,
+            &["team", "create", "c", "--name", "C", "--currency", "shekel"],
+        ),
+        1,
+        "error: playbook.currency: \"shekel\" is not an ISO 4217 currency code like \"ILS\"\n",
+    );
+    fails(
+        &fieldbook(
+            &data,
             &[
                 "member", "add", "--team", "t", "x", "--name", "X", "--role", "boss",
             ],

@@ -26,13 +26,16 @@ pub enum AdminError {
     #[error(transparent)]
     Store(#[from] StoreError),
     /// A stored document does not read.
-    #[error("document {id}: {source}")]
+    #[error("document {id}: {error}")]
     Doc {
         /// The document.
         id: DocumentId,
-        /// Why.
-        source: DocError,
+        /// Why (in the message, not a `source`: the command line prints the chain).
+        error: DocError,
     },
+    /// The playbook cannot be used (e.g. `--currency` not an ISO 4217 code).
+    #[error(transparent)]
+    Playbook(#[from] fieldbook_core::playbook::PlaybookError),
     /// No such team in this data directory.
     #[error("no team \"{0}\" in this data directory (create it with `fieldbook team create`)")]
     NoTeam(TeamId),
@@ -117,8 +120,8 @@ pub fn load_team(
     let (Some(bytes), Some(record)) = (store.load(&id)?, store.record(&id)?) else {
         return Err(AdminError::NoTeam(team.clone()));
     };
-    let doc = doc::load(&bytes, actor).map_err(|source| AdminError::Doc { id, source })?;
-    let read = team_doc::read_team(&doc).map_err(|source| AdminError::Doc { id, source })?;
+    let doc = doc::load(&bytes, actor).map_err(|error| AdminError::Doc { id, error })?;
+    let read = team_doc::read_team(&doc).map_err(|error| AdminError::Doc { id, error })?;
     Ok(TeamDoc {
         id,
         doc,
@@ -171,6 +174,7 @@ pub fn create_team(
     now: DateTime<Utc>,
 ) -> Result<DocumentId, AdminError> {
     check_id("team id", id.as_str())?;
+    playbook.validate()?;
     let doc_id = team_doc::team_document_id(id);
     if store.record(&doc_id)?.is_some() {
         return Err(AdminError::TeamExists(id.clone()));
@@ -183,7 +187,7 @@ pub fn create_team(
         playbook,
     };
     let doc = team_doc::create_team(&team, random_actor(), now)
-        .map_err(|source| AdminError::Doc { id: doc_id, source })?;
+        .map_err(|error| AdminError::Doc { id: doc_id, error })?;
     store.apply(&[
         StoreWrite::ReplaceDoc {
             doc: doc_id,
@@ -228,9 +232,9 @@ where
 {
     let before = loaded.doc.get_heads();
     let mut tx = loaded.doc.transaction();
-    edit(&mut tx).map_err(|source| AdminError::Doc {
+    edit(&mut tx).map_err(|error| AdminError::Doc {
         id: loaded.id,
-        source,
+        error,
     })?;
     tx.commit_with(doc::commit_options(now));
     let writes = change_writes(loaded.id, &loaded.doc, &before, &mut loaded.record);
@@ -386,7 +390,7 @@ pub fn import_leads(
                 reason: format!("{:?} is not a document id", lead.id.as_str()),
             })?;
         let doc = lead_doc::create_lead(lead, actor.clone(), now)
-            .map_err(|source| AdminError::Doc { id, source })?;
+            .map_err(|error| AdminError::Doc { id, error })?;
         writes.push(StoreWrite::ReplaceDoc {
             doc: id,
             bytes: doc.save(),
