@@ -139,6 +139,61 @@ fn main() {
             (states, queue, refusals)
         }),
     );
+    // Two currencies: every other lead's amounts in RON, converted with 24 monthly rates (the
+    // scan of the playbook's rates on every conversion).
+    let mut mixed_team = team.clone();
+    mixed_team.playbook.exchange_rates = (0..24)
+        .map(|m| {
+            let date = now.date_naive() - chrono::Months::new(m);
+            fieldbook_core::money::ExchangeRate {
+                currency: "RON".to_owned(),
+                date,
+                rate: format!("0.7{m:02}").parse().expect("a rate"),
+            }
+        })
+        .collect();
+    let ron = |m: &mut fieldbook_core::money::Money| m.currency = "RON".to_owned();
+    let mixed: Vec<LeadFacts> = facts
+        .iter()
+        .cloned()
+        .enumerate()
+        .map(|(i, mut f)| {
+            if i % 2 == 0 {
+                f.deal_size.as_mut().map(ron);
+                f.orders.iter_mut().for_each(|o| ron(&mut o.amount));
+                f.refusals.iter_mut().for_each(|r| {
+                    r.budget.as_mut().map(ron);
+                });
+            }
+            f
+        })
+        .collect();
+    report(
+        "two currencies, 24 rates: derived state, all leads",
+        20,
+        time(20, || {
+            mixed
+                .iter()
+                .map(|f| derive(&mixed_team, f, now))
+                .collect::<Vec<_>>()
+        }),
+    );
+    report(
+        "two currencies, 24 rates: call queue, one rep of 10",
+        200,
+        time(200, || call_queue(&mixed_team, &rep, &mixed, &tiers, now)),
+    );
+    report(
+        "two currencies, 24 rates: customer tiers R10",
+        20,
+        time(20, || tier_report(&mixed_team, &mixed, now)),
+    );
+    report(
+        "two currencies, 24 rates: refusal report R8",
+        20,
+        time(20, || refusal_reports(&mixed_team, &mixed, &"mgr".into(), now)),
+    );
+
     let mut statuses = std::collections::BTreeMap::new();
     for f in &facts {
         *statuses
