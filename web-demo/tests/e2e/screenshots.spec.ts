@@ -57,6 +57,14 @@ test("screenshots", async ({ app }) => {
   await manager.page.locator('[data-nav="analytics"]').click();
   await expect(manager.page.getByTestId("funnel")).toBeVisible();
   await shot(manager, "analytics", true);
+  // The team currency and its exchange rates, at the top of the playbook.
+  await manager.page.locator('[data-nav="settings"]').click();
+  await manager.page.getByTestId("pb-currency").scrollIntoViewIfNeeded();
+  await shot(manager, "settings-currency");
+  const heManager = await app.signIn("m-dana", { lang: "he" });
+  await heManager.page.locator('[data-nav="settings"]').click();
+  await heManager.page.getByTestId("pb-currency").scrollIntoViewIfNeeded();
+  await shot(heManager, "hebrew-settings-currency");
 
   const hebrew = await app.signIn("r-yossi");
   await expect(hebrew.page.locator("html")).toHaveAttribute("dir", "rtl");
