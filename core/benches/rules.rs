@@ -191,7 +191,9 @@ fn main() {
     report(
         "two currencies, 24 rates: refusal report R8",
         20,
-        time(20, || refusal_reports(&mixed_team, &mixed, &"mgr".into(), now)),
+        time(20, || {
+            refusal_reports(&mixed_team, &mixed, &"mgr".into(), now)
+        }),
     );
 
     let mut statuses = std::collections::BTreeMap::new();
