@@ -553,9 +553,31 @@ fn a_manager_edits_the_playbook_and_the_rep_gets_it_but_may_not_edit_it() {
     // The same playbook again changes nothing.
     let again = net.devices[dana]
         .replica
-        .apply_team(set(playbook), now)
+        .apply_team(set(playbook.clone()), now)
         .unwrap();
     assert!(again.writes.is_empty() && again.frames.is_empty());
+
+    // Settings the fold does not read (the cadence above, exchange rates) are read when
+    // deriving: no lead is folded again, no document asked for.
+    assert!(!net.devices[dana].replica.facts().is_empty());
+    playbook.exchange_rates = vec![fieldbook_core::money::ExchangeRate::new(
+        "RON",
+        "2025-01-01",
+        "0.78",
+    )];
+    let rates = net.devices[dana]
+        .replica
+        .apply_team(set(playbook.clone()), now)
+        .unwrap();
+    assert!(rates.team_changed);
+    assert!(rates.need_load.is_empty() && rates.changed.is_empty());
+    // A refusal reason's review is read by the fold: its leads are folded again.
+    playbook.refusal_reasons[0].needs_review = !playbook.refusal_reasons[0].needs_review;
+    let reasons = net.devices[dana]
+        .replica
+        .apply_team(set(playbook), now)
+        .unwrap();
+    assert!(!reasons.need_load.is_empty() || !reasons.changed.is_empty());
 }
 
 #[test]
@@ -592,6 +614,8 @@ fn a_playbook_change_arriving_while_leads_are_still_requested_is_applied() {
 
     let mut playbook = net.devices[dana].replica.team().unwrap().playbook.clone();
     playbook.nurture_every_days += 7;
+    // A change the fold reads (a reason's review), so that every summary is folded again.
+    playbook.refusal_reasons[0].needs_review = !playbook.refusal_reasons[0].needs_review;
     let now = net.now;
     let effects = net.devices[dana]
         .replica

@@ -324,10 +324,13 @@ pub struct Replica {
     index_checked: bool,
 }
 
-/// A short fingerprint of a playbook ([`Summary::playbook`]): summaries folded with another
-/// playbook are stale.
+/// A short fingerprint of what the fold reads from a playbook ([`Summary::playbook`]): the
+/// statuses (a manager's override names one) and the refusal reasons (whether one needs a
+/// review). Summaries folded with other ones are stale and folded again; every other setting
+/// (cadence, exchange rates, tiers…) is read when deriving, so changing it refolds nothing.
 pub fn playbook_print(playbook: &Playbook) -> String {
-    let json = serde_json::to_vec(playbook).unwrap_or_default();
+    let read_by_the_fold = (&playbook.statuses, &playbook.refusal_reasons);
+    let json = serde_json::to_vec(&read_by_the_fold).unwrap_or_default();
     let digest = Sha256::digest(&json);
     digest[..8].iter().map(|b| format!("{b:02x}")).collect()
 }
