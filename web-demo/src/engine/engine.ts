@@ -180,8 +180,8 @@ const SUMMARY_JSON_VERSION = 2;
 
 /**
  * The facts of stored summaries, decoded in JS: the core stores a summary as JSON
- * `{v, playbook, heads, synced, chunks, undecodable, facts}` (ARCHITECTURE.md, "The summary is
- * LeadFacts + heads …") and `facts` is exactly the JSON the binding would convert. One
+ * `{v, playbook, heads, synced, chunks, undecodable, facts}` (docs/decisions.md, "The summary
+ * is LeadFacts + heads …") and `facts` is exactly the JSON the binding would convert. One
  * JSON.parse of all of them takes ~50–100 ms for 10,000 leads where `Replica.facts()` takes
  * ~170–330 ms (bench/coldstart.mjs). Returns undefined (the caller asks the replica) for any
  * summary of another version or encoding.
