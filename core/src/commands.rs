@@ -31,56 +31,18 @@ use crate::lead::{
 };
 use crate::money::{Money, is_currency_code};
 use crate::playbook::StatusRole;
-use crate::team::{Role, Team};
+use crate::team::Team;
+use crate::write;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+mod error;
 mod history;
 pub mod lead_fields;
+pub use error::{CommandError, Problem};
+use error::{invalid, missing, not_now};
 pub use history::{HistoryWarning, check_history};
 pub use lead_fields::{LeadEdit, LeadPatch, NewLead, create_lead, edit_lead};
-
-/// R3: why a conversation without notes is refused.
-const NOTES_MISSING: &str =
-    "document what was said and the customer's needs; a conversation without notes is not saved";
-
-/// Why a command was refused. Every variant names the field or the rule; nothing was written.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum CommandError {
-    /// A required field is missing or empty.
-    #[error("{field}: {message}")]
-    Missing {
-        /// The input field.
-        field: String,
-        /// What is expected.
-        message: String,
-    },
-    /// A field has a value the rules do not accept.
-    #[error("{field}: {message}")]
-    Invalid {
-        /// The input field.
-        field: String,
-        /// What is wrong.
-        message: String,
-    },
-    /// The author may not do this, or the lead is not in a state that allows it.
-    #[error("not allowed: {0}")]
-    NotAllowed(String),
-}
-
-fn missing(field: &str, message: impl Into<String>) -> CommandError {
-    CommandError::Missing {
-        field: field.to_owned(),
-        message: message.into(),
-    }
-}
-
-fn invalid(field: &str, message: impl Into<String>) -> CommandError {
-    CommandError::Invalid {
-        field: field.to_owned(),
-        message: message.into(),
-    }
-}
 
 /// Who records a command, when, and where event ids come from.
 pub struct Author<'a> {
@@ -126,19 +88,9 @@ impl Author<'_> {
         }
     }
 
-    fn role(&self) -> Option<Role> {
-        self.team.member(self.by).map(|m| m.role)
-    }
-
-    /// Managers and admins may decide on the team's leads.
-    fn require_manager(&self, what: &str) -> Result<(), CommandError> {
-        match self.role() {
-            Some(Role::Manager | Role::Admin) => Ok(()),
-            _ => Err(CommandError::NotAllowed(format!(
-                "only a manager or admin may {what}; {} is not one",
-                self.by
-            ))),
-        }
+    /// Whether the write model lets the author record an event of `kind` on this lead.
+    fn may_record(&self, kind: &EventKind) -> Result<(), CommandError> {
+        write::may_record(self.team, self.by, kind).map_err(CommandError::from)
     }
 }
 
@@ -262,58 +214,37 @@ fn check_next_step(
     now: DateTime<Utc>,
 ) -> Result<(), CommandError> {
     if input.due <= now {
-        return Err(invalid(
-            field,
-            format!(
-                "the next step must be due after the time it is recorded ({now}), not at {}",
-                input.due
-            ),
-        ));
+        let due = input.due;
+        return Err(invalid(field, Problem::DueTooEarly { now, due }));
     }
     if input.duration_minutes == Some(0) {
-        return Err(invalid(field, "duration_minutes must be more than 0"));
+        return Err(invalid(field, Problem::DurationZero));
     }
     Ok(())
 }
 
 fn check_refusal(team: &Team, input: &RefusalInput) -> Result<(), CommandError> {
     let Some(reason) = team.playbook.refusal_reason(&input.reason) else {
-        let known: Vec<&str> = team
+        let known: Vec<String> = team
             .playbook
             .refusal_reasons
             .iter()
-            .map(|r| r.key.as_str())
+            .map(|r| r.key.clone())
             .collect();
         return Err(if input.reason.trim().is_empty() {
-            missing(
-                "reason",
-                format!("a refusal needs a reason, one of {known:?}"),
-            )
+            missing("reason", Problem::ReasonMissing { known })
         } else {
-            invalid(
-                "reason",
-                format!(
-                    "{:?} is not a refusal reason of the playbook ({known:?})",
-                    input.reason
-                ),
-            )
+            let reason = input.reason.clone();
+            invalid("reason", Problem::UnknownReason { reason, known })
         });
     };
     if input.products.is_empty() {
-        return Err(missing(
-            "products",
-            "a refusal names the product(s) refused",
-        ));
+        return Err(missing("products", Problem::RefusalProducts));
     }
     if reason.requires_budget {
         match &input.budget {
-            None => {
-                return Err(missing(
-                    "budget",
-                    "a refusal records the customer's budget (R7)",
-                ));
-            }
-            Some(m) if m.minor < 0 => return Err(invalid("budget", "must not be negative")),
+            None => return Err(missing("budget", Problem::BudgetMissing)),
+            Some(m) if m.minor < 0 => return Err(invalid("budget", Problem::Negative)),
             Some(_) => {}
         }
     }
@@ -332,16 +263,11 @@ fn refusal_kind(input: &RefusalInput) -> EventKind {
 
 fn check_amount(field: &str, amount: &Money) -> Result<(), CommandError> {
     if amount.minor <= 0 {
-        return Err(invalid(field, "the amount must be more than 0"));
+        return Err(invalid(field, Problem::NotPositive));
     }
     if !is_currency_code(&amount.currency) {
-        return Err(invalid(
-            field,
-            format!(
-                "{:?} is not an ISO 4217 currency code like \"ILS\"",
-                amount.currency
-            ),
-        ));
+        let currency = amount.currency.clone();
+        return Err(invalid(field, Problem::CurrencyCode { currency }));
     }
     Ok(())
 }
@@ -364,7 +290,7 @@ pub fn log_conversation(
     input: ConversationInput,
 ) -> Result<Vec<Event>, CommandError> {
     if input.notes.trim().is_empty() {
-        return Err(missing("notes", NOTES_MISSING));
+        return Err(missing("notes", Problem::NotesMissing));
     }
     let endings: Vec<&str> = [
         ("next_step", input.next_step.is_some()),
@@ -377,21 +303,11 @@ pub fn log_conversation(
     .filter_map(|(name, set)| set.then_some(name))
     .collect();
     match endings.len() {
-        0 => {
-            return Err(missing(
-                "next_step",
-                "a conversation must end with a next step with a due date and time, a decision date, \"needs time\", a final yes or a final no",
-            ));
-        }
+        0 => return Err(missing("next_step", Problem::EndingMissing)),
         1 => {}
         _ => {
-            return Err(invalid(
-                "next_step",
-                format!(
-                    "a conversation ends with exactly one of next step, final yes or final no; got {}",
-                    endings.join(" and ")
-                ),
-            ));
+            let endings = endings.into_iter().map(str::to_owned).collect();
+            return Err(invalid("next_step", Problem::EndingsConflict { endings }));
         }
     }
     let now = author.now;
@@ -403,7 +319,7 @@ pub fn log_conversation(
         if date <= now {
             return Err(invalid(
                 "decision_date",
-                format!("the decision date must be after now ({now}), not {date}"),
+                Problem::DecisionDateTooEarly { now, date },
             ));
         }
         let kind = if facts.quote_out.is_some() {
@@ -444,7 +360,7 @@ pub fn log_conversation(
         )
     } else {
         let no = input.final_no.as_ref().expect("exactly one ending is set");
-        check_refusal(author.team, no).map_err(|e| prefix_field(e, "final_no"))?;
+        check_refusal(author.team, no).map_err(|e| e.within("final_no"))?;
         (ConversationEnd::FinalNo, refusal_kind(no))
     };
     // The conversation consumes the next step its author knows of: it names it (R14).
@@ -458,21 +374,6 @@ pub fn log_conversation(
         facts.heads.get(Topic::NextStep).cloned(),
     );
     Ok(vec![conversation, author.decision(then, facts)])
-}
-
-/// Names `e`'s field inside the input part `prefix`, e.g. `final_no.budget`.
-fn prefix_field(e: CommandError, prefix: &str) -> CommandError {
-    match e {
-        CommandError::Missing { field, message } => CommandError::Missing {
-            field: format!("{prefix}.{field}"),
-            message,
-        },
-        CommandError::Invalid { field, message } => CommandError::Invalid {
-            field: format!("{prefix}.{field}"),
-            message,
-        },
-        other => other,
-    }
 }
 
 /// Sets the next step without a conversation (e.g. rescheduling).
@@ -503,10 +404,10 @@ pub fn confirm_close_unreachable(
 ) -> Result<Vec<Event>, CommandError> {
     let cadence = &author.team.playbook.cadence;
     if facts.role != StatusRole::NoAnswer || facts.n_failed_attempts < cadence.max_attempts {
-        return Err(CommandError::NotAllowed(format!(
-            "closing as unreachable needs {} unsuccessful attempts; this lead has {}",
-            cadence.max_attempts, facts.n_failed_attempts
-        )));
+        return Err(not_now(Problem::CadenceNotUsedUp {
+            needed: cadence.max_attempts,
+            has: facts.n_failed_attempts,
+        }));
     }
     let reason = cadence.close_reason.clone();
     let refusal = EventKind::Refusal {
@@ -526,17 +427,15 @@ pub fn review_refusal(
     decision: ReviewDecision,
     note: &str,
 ) -> Result<Vec<Event>, CommandError> {
-    author.require_manager("review a refusal")?;
-    if facts.pending_review.is_none() {
-        return Err(CommandError::NotAllowed(format!(
-            "lead {} has no refusal waiting for review",
-            facts.id
-        )));
-    }
     let review = EventKind::ReviewDecision {
         decision,
         note: note.to_owned(),
     };
+    author.may_record(&review)?;
+    if facts.pending_review.is_none() {
+        let lead = facts.id.clone();
+        return Err(not_now(Problem::NoPendingReview { lead }));
+    }
     Ok(vec![author.decision(review, facts)])
 }
 
@@ -565,16 +464,14 @@ pub fn record_order(
     if let Some(gp) = gross_profit
         && gp.currency != amount.currency
     {
+        let (profit, order) = (gp.currency.clone(), amount.currency.clone());
         return Err(invalid(
             "gross_profit",
-            format!(
-                "currency {} differs from the order's {}",
-                gp.currency, amount.currency
-            ),
+            Problem::ProfitCurrency { profit, order },
         ));
     }
     if products.is_empty() {
-        return Err(missing("products", "an order names the products ordered"));
+        return Err(missing("products", Problem::OrderProducts));
     }
     Ok(vec![author.event(EventKind::Order {
         amount: amount.clone(),
@@ -589,7 +486,7 @@ pub fn request_materials(
     materials: &[Material],
 ) -> Result<Vec<Event>, CommandError> {
     if materials.is_empty() {
-        return Err(missing("materials", "name what the customer asked for"));
+        return Err(missing("materials", Problem::MaterialsToRequest));
     }
     Ok(vec![author.event(EventKind::MaterialsRequested {
         materials: materials.to_vec(),
@@ -603,13 +500,11 @@ pub fn send_materials(
     materials: &[Material],
 ) -> Result<Vec<Event>, CommandError> {
     if facts.materials_requested_at.is_none() {
-        return Err(CommandError::NotAllowed(format!(
-            "lead {} has no open materials request",
-            facts.id
-        )));
+        let lead = facts.id.clone();
+        return Err(not_now(Problem::NoMaterialsRequest { lead }));
     }
     if materials.is_empty() {
-        return Err(missing("materials", "name what was sent"));
+        return Err(missing("materials", Problem::MaterialsSent));
     }
     Ok(vec![author.event(EventKind::MaterialsSent {
         materials: materials.to_vec(),
@@ -622,28 +517,14 @@ pub fn assign(
     facts: &LeadFacts,
     owner: &MemberId,
 ) -> Result<Vec<Event>, CommandError> {
-    author.require_manager("reassign a lead")?;
-    match author.team.member(owner) {
-        None => {
-            return Err(invalid(
-                "owner",
-                format!("{owner} is not a member of the team"),
-            ));
-        }
-        Some(m) if m.role != Role::Rep && m.role != Role::Manager => {
-            return Err(invalid("owner", format!("{owner} is an admin, not a rep")));
-        }
-        Some(_) => {}
-    }
-    if &facts.owner == owner {
-        return Err(invalid(
-            "owner",
-            format!("the lead already belongs to {owner}"),
-        ));
-    }
     let assigned = EventKind::Assigned {
         owner: owner.clone(),
     };
+    write::may_record(author.team, author.by, &assigned).map_err(CommandError::at_owner)?;
+    if &facts.owner == owner {
+        let owner = owner.clone();
+        return Err(invalid("owner", Problem::AlreadyOwner { owner }));
+    }
     Ok(vec![author.decision(assigned, facts)])
 }
 
@@ -654,27 +535,26 @@ pub fn override_status(
     status: &str,
     reason: &str,
 ) -> Result<Vec<Event>, CommandError> {
-    author.require_manager("override a status")?;
+    let event = EventKind::StatusOverride {
+        status: status.to_owned(),
+        reason: reason.to_owned(),
+    };
+    author.may_record(&event)?;
     if author.team.playbook.status(status).is_none() {
-        let known: Vec<&str> = author
+        let known = author
             .team
             .playbook
             .statuses
             .iter()
-            .map(|s| s.key.as_str())
+            .map(|s| s.key.clone())
             .collect();
-        return Err(invalid(
-            "status",
-            format!("{status:?} is not a status of the playbook ({known:?})"),
-        ));
+        let status = status.to_owned();
+        return Err(invalid("status", Problem::UnknownStatus { status, known }));
     }
     if reason.trim().is_empty() {
-        return Err(missing("reason", "say why the status is overridden"));
+        return Err(missing("reason", Problem::OverrideReason));
     }
-    let status = EventKind::StatusOverride {
-        status: status.to_owned(),
-        reason: reason.to_owned(),
-    };
+    let status = event;
     Ok(vec![author.decision(status, facts)])
 }
 
@@ -688,38 +568,33 @@ pub fn resolve_conflict(
     keep: Option<&EventId>,
     note: &str,
 ) -> Result<Vec<Event>, CommandError> {
-    author.require_manager("resolve a conflict")?;
+    let resolved = EventKind::ConflictResolved {
+        conflict: key.to_owned(),
+        keep: keep.cloned(),
+        note: note.to_owned(),
+    };
+    author.may_record(&resolved)?;
     let Some(conflict) = facts.conflicts.iter().find(|c| c.key == key) else {
-        let open: Vec<&str> = facts.conflicts.iter().map(|c| c.key.as_str()).collect();
+        let open = facts.conflicts.iter().map(|c| c.key.clone()).collect();
         return Err(if key.trim().is_empty() {
-            missing(
-                "conflict",
-                format!("name the conflict to resolve, one of {open:?}"),
-            )
+            missing("conflict", Problem::ConflictMissing { open })
         } else {
-            invalid(
-                "conflict",
-                format!(
-                    "{key:?} is not an open conflict of lead {} (open: {open:?})",
-                    facts.id
-                ),
-            )
+            let (key, lead) = (key.to_owned(), facts.id.clone());
+            invalid("conflict", Problem::UnknownConflict { key, lead, open })
         });
     };
     if let Some(keep) = keep
         && !conflict.involves(keep)
     {
-        let events: Vec<&str> = conflict.events.iter().map(|e| e.event.as_str()).collect();
-        return Err(invalid(
-            "keep",
-            format!("{keep} is not one of the conflict's events {events:?}"),
-        ));
+        let events = conflict
+            .events
+            .iter()
+            .map(|e| e.event.to_string())
+            .collect();
+        let keep = keep.clone();
+        return Err(invalid("keep", Problem::KeepNotInConflict { keep, events }));
     }
-    Ok(vec![author.event(EventKind::ConflictResolved {
-        conflict: key.to_owned(),
-        keep: keep.cloned(),
-        note: note.to_owned(),
-    })])
+    Ok(vec![author.event(resolved)])
 }
 
 #[cfg(test)]

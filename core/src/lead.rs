@@ -407,6 +407,44 @@ pub enum EventKind {
 }
 
 impl EventKind {
+    /// Every kind's `type`, in the order of the enum.
+    pub const TYPE_NAMES: [&str; 14] = [
+        "created",
+        "attempt",
+        "conversation",
+        "next_step",
+        "quote_sent",
+        "materials_requested",
+        "materials_sent",
+        "refusal",
+        "review_decision",
+        "won",
+        "order",
+        "assigned",
+        "status_override",
+        "conflict_resolved",
+    ];
+
+    /// The `type` of this kind in JSON and documents, e.g. `review_decision`.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            EventKind::Created => "created",
+            EventKind::Attempt { .. } => "attempt",
+            EventKind::Conversation { .. } => "conversation",
+            EventKind::NextStep { .. } => "next_step",
+            EventKind::QuoteSent { .. } => "quote_sent",
+            EventKind::MaterialsRequested { .. } => "materials_requested",
+            EventKind::MaterialsSent { .. } => "materials_sent",
+            EventKind::Refusal { .. } => "refusal",
+            EventKind::ReviewDecision { .. } => "review_decision",
+            EventKind::Won { .. } => "won",
+            EventKind::Order { .. } => "order",
+            EventKind::Assigned { .. } => "assigned",
+            EventKind::StatusOverride { .. } => "status_override",
+            EventKind::ConflictResolved { .. } => "conflict_resolved",
+        }
+    }
+
     /// The topic of a decision (R14); `None` for every other kind of event.
     pub fn topic(&self) -> Option<Topic> {
         match self {

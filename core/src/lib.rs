@@ -36,6 +36,7 @@ pub mod team;
 pub mod tiers;
 #[cfg(feature = "ts")]
 pub mod ts;
+pub mod write;
 
 #[cfg(test)]
 pub(crate) mod testing;

@@ -39,6 +39,19 @@ impl StatusRole {
         StatusRole::Dormant,
     ];
 
+    /// The role's name in JSON, e.g. `no_answer`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StatusRole::New => "new",
+            StatusRole::NoAnswer => "no_answer",
+            StatusRole::InitialContact => "initial_contact",
+            StatusRole::InProcess => "in_process",
+            StatusRole::Lost => "lost",
+            StatusRole::Won => "won",
+            StatusRole::Dormant => "dormant",
+        }
+    }
+
     /// Whether the lead is still being worked in the funnel (Initial contact or In process).
     pub fn is_open_deal(self) -> bool {
         matches!(self, StatusRole::InitialContact | StatusRole::InProcess)
@@ -349,6 +362,31 @@ impl Default for DayPlanPolicy {
     }
 }
 
+/// Who may hand a lead to another member (SPEC §2: default managers and admins).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "snake_case")]
+pub enum Reassignment {
+    /// Managers (of the lead's owner, who may write it) and admins.
+    #[default]
+    Managers,
+    /// Admins only.
+    Admins,
+    /// Also the rep who owns the lead (a hand-over), besides managers and admins.
+    Owners,
+}
+
+impl Reassignment {
+    /// Who may reassign, in English.
+    pub fn who(self) -> &'static str {
+        match self {
+            Reassignment::Managers => "managers and admins",
+            Reassignment::Admins => "admins",
+            Reassignment::Owners => "owners, managers and admins",
+        }
+    }
+}
+
 /// Everything the rules need from a team, with the defaults of SPEC.md.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
@@ -381,6 +419,8 @@ pub struct Playbook {
     /// Dated rates into the team currency; an amount in another currency without a rate on its
     /// date is never mixed into a total or an ordering (see `crate::money`).
     pub exchange_rates: Vec<ExchangeRate>,
+    /// Who may reassign leads (`crate::write`).
+    pub reassignment: Reassignment,
 }
 
 impl Default for Playbook {
@@ -440,18 +480,98 @@ impl Default for Playbook {
             day_plan: DayPlanPolicy::default(),
             currency: Self::DEFAULT_CURRENCY.to_owned(),
             exchange_rates: Vec::new(),
+            reassignment: Reassignment::default(),
         }
     }
 }
 
 /// A playbook that cannot be used, naming the field.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("playbook.{field}: {message}")]
+#[error("playbook.{field}: {problem}")]
 pub struct PlaybookError {
     /// Path of the offending field, e.g. `statuses` or `cadence.max_attempts`.
     pub field: String,
-    /// What is wrong.
-    pub message: String,
+    /// What is wrong, as a code with parameters.
+    pub problem: PlaybookProblem,
+}
+
+/// What is wrong with a playbook field, as a code with parameters (`code` in JSON) for the app
+/// to translate; `Display` is the English message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(tag = "code", rename_all = "snake_case")]
+pub enum PlaybookProblem {
+    /// Every role needs a status.
+    #[error("no status has role {:?}", role.as_str())]
+    NoStatusForRole {
+        /// The role.
+        role: StatusRole,
+    },
+    /// An empty key.
+    #[error("must not be empty")]
+    EmptyKey,
+    /// A key used twice.
+    #[error("duplicate key {key:?}")]
+    DuplicateKey {
+        /// The key.
+        key: String,
+    },
+    /// The cadence's close reason is not a refusal reason.
+    #[error("{reason:?} is not one of refusal_reasons")]
+    CloseReasonUnknown {
+        /// The reason.
+        reason: String,
+    },
+    /// A count of 0.
+    #[error("must be at least 1")]
+    AtLeastOne,
+    /// The working day ends before it starts.
+    #[error("start must be before end")]
+    StartAfterEnd,
+    /// Not an ISO 4217 code.
+    #[error("{currency:?} is not an ISO 4217 currency code like \"ILS\"")]
+    CurrencyCode {
+        /// The code given.
+        currency: String,
+    },
+    /// A rate for the team currency itself.
+    #[error("{currency} is the team currency: it needs no rate")]
+    RateForTeamCurrency {
+        /// The currency.
+        currency: String,
+    },
+    /// Two rates of one currency on one date.
+    #[error("{currency} already has a rate on {date}, exchange_rates[{other}]")]
+    RateTwice {
+        /// The currency.
+        currency: String,
+        /// The date.
+        date: chrono::NaiveDate,
+        /// The index of the other rate.
+        other: usize,
+    },
+    /// Tier A and B take more than everyone.
+    #[error("a_percent + b_percent is {total}, more than 100")]
+    TierShares {
+        /// Their sum.
+        total: u32,
+    },
+    /// A percentage outside 1–100.
+    #[error("must be between 1 and 100")]
+    Percent,
+    /// A negative or infinite weight.
+    #[error("weights must be finite and not negative")]
+    WeightsFinite,
+    /// Every weight 0.
+    #[error("at least one weight must be positive")]
+    WeightPositive,
+}
+
+impl PlaybookError {
+    /// The English message (without the field).
+    pub fn message(&self) -> String {
+        self.problem.to_string()
+    }
 }
 
 impl Playbook {
@@ -496,114 +616,89 @@ impl Playbook {
 
     /// Checks that the rules can run on this playbook; the error names the field.
     pub fn validate(&self) -> Result<(), PlaybookError> {
-        let err = |field: &str, message: String| {
+        use PlaybookProblem as P;
+        let err = |field: &str, problem: PlaybookProblem| {
             Err(PlaybookError {
                 field: field.to_owned(),
-                message,
+                problem,
             })
         };
         for role in StatusRole::ALL {
             if !self.statuses.iter().any(|s| s.role == role) {
-                let role = serde_plain_role(role);
-                return err("statuses", format!("no status has role {role:?}"));
+                return err("statuses", P::NoStatusForRole { role });
             }
         }
         for (i, s) in self.statuses.iter().enumerate() {
             if s.key.trim().is_empty() {
-                return err(
-                    &format!("statuses[{i}].key"),
-                    "must not be empty".to_owned(),
-                );
+                return err(&format!("statuses[{i}].key"), P::EmptyKey);
             }
             if self.statuses[..i].iter().any(|o| o.key == s.key) {
-                return err(
-                    &format!("statuses[{i}].key"),
-                    format!("duplicate key {:?}", s.key),
-                );
+                let key = s.key.clone();
+                return err(&format!("statuses[{i}].key"), P::DuplicateKey { key });
             }
         }
         for (i, r) in self.refusal_reasons.iter().enumerate() {
             if r.key.trim().is_empty() {
-                return err(
-                    &format!("refusal_reasons[{i}].key"),
-                    "must not be empty".to_owned(),
-                );
+                return err(&format!("refusal_reasons[{i}].key"), P::EmptyKey);
             }
             if self.refusal_reasons[..i].iter().any(|o| o.key == r.key) {
+                let key = r.key.clone();
                 return err(
                     &format!("refusal_reasons[{i}].key"),
-                    format!("duplicate key {:?}", r.key),
+                    P::DuplicateKey { key },
                 );
             }
         }
         if self.refusal_reason(&self.cadence.close_reason).is_none() {
-            return err(
-                "cadence.close_reason",
-                format!(
-                    "{:?} is not one of refusal_reasons",
-                    self.cadence.close_reason
-                ),
-            );
+            let reason = self.cadence.close_reason.clone();
+            return err("cadence.close_reason", P::CloseReasonUnknown { reason });
         }
         if self.cadence.max_attempts == 0 {
-            return err("cadence.max_attempts", "must be at least 1".to_owned());
+            return err("cadence.max_attempts", P::AtLeastOne);
         }
         if self.working_week.start >= self.working_week.end {
-            return err("working_week", "start must be before end".to_owned());
+            return err("working_week", P::StartAfterEnd);
         }
         if !is_currency_code(&self.currency) {
-            return err(
-                "currency",
-                format!(
-                    "{:?} is not an ISO 4217 currency code like \"ILS\"",
-                    self.currency
-                ),
-            );
+            let currency = self.currency.clone();
+            return err("currency", P::CurrencyCode { currency });
         }
         for (i, r) in self.exchange_rates.iter().enumerate() {
+            let currency = r.currency.clone();
             if !is_currency_code(&r.currency) {
                 return err(
                     &format!("exchange_rates[{i}].currency"),
-                    format!(
-                        "{:?} is not an ISO 4217 currency code like \"RON\"",
-                        r.currency
-                    ),
+                    P::CurrencyCode { currency },
                 );
             }
             if r.currency == self.currency {
                 return err(
                     &format!("exchange_rates[{i}].currency"),
-                    format!("{} is the team currency: it needs no rate", r.currency),
+                    P::RateForTeamCurrency { currency },
                 );
             }
-            if let Some(j) = self.exchange_rates[..i]
+            if let Some(other) = self.exchange_rates[..i]
                 .iter()
                 .position(|o| o.currency == r.currency && o.date == r.date)
             {
+                let date = r.date;
                 return err(
                     &format!("exchange_rates[{i}].date"),
-                    format!(
-                        "{} already has a rate on {}, exchange_rates[{j}]",
-                        r.currency, r.date
-                    ),
+                    P::RateTwice {
+                        currency,
+                        date,
+                        other,
+                    },
                 );
             }
         }
         let t = &self.tiers;
         if t.a_percent + t.b_percent > 100 {
-            return err(
-                "tiers",
-                format!(
-                    "a_percent + b_percent is {}, more than 100",
-                    t.a_percent + t.b_percent
-                ),
-            );
+            let total = t.a_percent + t.b_percent;
+            return err("tiers", P::TierShares { total });
         }
         if t.pareto_percent == 0 || t.pareto_percent > 100 {
-            return err(
-                "tiers.pareto_percent",
-                "must be between 1 and 100".to_owned(),
-            );
+            return err("tiers.pareto_percent", P::Percent);
         }
         let w = &t.weights;
         let weights = [
@@ -616,32 +711,13 @@ impl Playbook {
             w.tenure,
         ];
         if weights.iter().any(|x| !x.is_finite() || *x < 0.0) {
-            return err(
-                "tiers.weights",
-                "weights must be finite and not negative".to_owned(),
-            );
+            return err("tiers.weights", P::WeightsFinite);
         }
         if weights.iter().sum::<f64>() <= 0.0 {
-            return err(
-                "tiers.weights",
-                "at least one weight must be positive".to_owned(),
-            );
+            return err("tiers.weights", P::WeightPositive);
         }
         Ok(())
     }
-}
-
-fn serde_plain_role(role: StatusRole) -> String {
-    match role {
-        StatusRole::New => "new",
-        StatusRole::NoAnswer => "no_answer",
-        StatusRole::InitialContact => "initial_contact",
-        StatusRole::InProcess => "in_process",
-        StatusRole::Lost => "lost",
-        StatusRole::Won => "won",
-        StatusRole::Dormant => "dormant",
-    }
-    .to_owned()
 }
 
 #[cfg(test)]

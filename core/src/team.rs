@@ -19,6 +19,17 @@ pub enum Role {
     Admin,
 }
 
+impl Role {
+    /// The role's name in JSON, e.g. `manager`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Rep => "rep",
+            Role::Manager => "manager",
+            Role::Admin => "admin",
+        }
+    }
+}
+
 /// A member of the team.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]

@@ -514,7 +514,7 @@ fn a_manager_edits_the_playbook_and_the_rep_gets_it_but_may_not_edit_it() {
         .apply_team(set(playbook.clone()), now)
         .unwrap_err();
     assert!(
-        matches!(error, ReplicaError::Command(CommandError::NotAllowed(_))),
+        matches!(error, ReplicaError::Command(CommandError::Refused { .. })),
         "{error}"
     );
     let mut broken = playbook.clone();

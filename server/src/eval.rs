@@ -489,9 +489,9 @@ fn assemble(input: EvalInput) -> EvalOutput {
                 Warning {
                     path: format!("leads[{i}].events[{j}].{}", w.field),
                     lead: lead.id.clone(),
+                    message: w.message(),
                     event: w.event,
                     rule: w.rule,
-                    message: w.message,
                 }
             })
         })

@@ -194,12 +194,12 @@ async fn reassignment_moves_access_from_the_old_owner_to_the_new() {
         "Yossi no longer receives the lead"
     );
 
-    // Yossi's write to the lead he lost is refused like a missing document.
-    yossi.command(lead, attempt()).await.unwrap();
-    until(&mut [&mut yossi], "Yossi's refused sync to end", |d| {
-        d[0].replica.sync_status().in_flight == 0
-    })
-    .await;
+    // Yossi's device saw the reassignment before his access ended: it refuses his write to the
+    // lead he lost itself (the write model), and writes nothing.
+    let before = yossi.heads(&lead);
+    let refused = yossi.command(lead, attempt()).await.unwrap_err();
+    assert!(refused.to_string().contains("read-only"), "{refused}");
+    assert_eq!(yossi.heads(&lead), before);
     let yossi_heads = yossi.heads(&lead).unwrap();
     let dana_heads = dana.heads(&lead).unwrap();
     relay.stop().await;
@@ -207,7 +207,7 @@ async fn reassignment_moves_access_from_the_old_owner_to_the_new() {
     let mut stored_heads = doc::heads_to_hex(&stored.get_heads());
     stored_heads.sort();
     assert_eq!(stored_heads, dana_heads);
-    assert_ne!(stored_heads, yossi_heads, "Yossi's change was not taken");
+    assert_ne!(stored_heads, yossi_heads, "Yossi keeps his old copy");
     let events = read_lead(&stored).unwrap().lead.events;
     assert!(
         !events.iter().any(|e| e.id.as_str().starts_with("yossi-")),

@@ -1,6 +1,8 @@
 //! `FieldbookError`: every error the binding throws (docs/wasm-api.md, Conventions).
 
 use fieldbook_core::commands::CommandError;
+#[cfg(test)]
+use fieldbook_core::commands::Problem;
 use fieldbook_core::replica::ReplicaError;
 use js_sys::{Object, Reflect};
 use wasm_bindgen::prelude::*;
@@ -14,14 +16,17 @@ export type FieldbookErrorKind =
 "#;
 
 /// An error thrown by the binding: a JS `Error` (its prototype chain is set to
-/// `Error.prototype` when the first one is thrown) with `kind`, `field` and `message`. A call
-/// that throws wrote nothing.
+/// `Error.prototype` when the first one is thrown) with `kind`, `field`, `message` and, for
+/// the core's refusals, `problem` (a code with its parameters, for the app to translate). A
+/// call that throws wrote nothing.
 #[wasm_bindgen]
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FieldbookError {
     kind: &'static str,
     field: Option<String>,
     message: String,
+    /// The core's `Problem` or `Refusal` as JSON.
+    problem: Option<String>,
 }
 
 #[wasm_bindgen]
@@ -45,6 +50,17 @@ impl FieldbookError {
         self.message.clone()
     }
 
+    /// The core's problem as a code with its parameters (`{code: "notes_missing"}`,
+    /// `{code: "too_many_leads", owner, count, limit}`…), for `missing`, `invalid` and
+    /// `not_allowed`; `undefined` otherwise.
+    #[wasm_bindgen(getter, unchecked_return_type = "Problem | Refusal | undefined")]
+    pub fn problem(&self) -> JsValue {
+        self.problem
+            .as_deref()
+            .and_then(|json| js_sys::JSON::parse(json).ok())
+            .unwrap_or(JsValue::UNDEFINED)
+    }
+
     /// `"FieldbookError"` (what `Error.prototype.toString` prints first).
     #[wasm_bindgen(getter)]
     pub fn name(&self) -> String {
@@ -61,7 +77,18 @@ impl FieldbookError {
             kind,
             field,
             message,
+            problem: None,
         }
+    }
+
+    fn with_problem(mut self, problem: &impl serde::Serialize) -> Self {
+        self.problem = serde_json::to_string(problem).ok();
+        self
+    }
+
+    /// Its problem as JSON (tests).
+    pub fn problem_json(&self) -> Option<&str> {
+        self.problem.as_deref()
     }
 
     /// Its kind (tests).
@@ -99,14 +126,17 @@ impl From<ReplicaError> for Error {
     fn from(error: ReplicaError) -> Self {
         let message = error.to_string();
         match error {
-            ReplicaError::Command(CommandError::Missing { field, message }) => {
-                Error::new("missing", Some(field), message)
+            ReplicaError::Command(CommandError::Missing { field, problem }) => {
+                Error::new("missing", Some(field), problem.to_string()).with_problem(&problem)
             }
-            ReplicaError::Command(CommandError::Invalid { field, message }) => {
-                Error::new("invalid", Some(field), message)
+            ReplicaError::Command(CommandError::Invalid { field, problem }) => {
+                Error::new("invalid", Some(field), problem.to_string()).with_problem(&problem)
             }
-            ReplicaError::Command(CommandError::NotAllowed(_)) => {
-                Error::new("not_allowed", None, message)
+            ReplicaError::Command(CommandError::NotNow { problem }) => {
+                Error::new("not_allowed", None, message).with_problem(&problem)
+            }
+            ReplicaError::Command(CommandError::Refused { refusal }) => {
+                Error::new("not_allowed", None, message).with_problem(&refusal)
             }
             ReplicaError::NotLoaded(_) => Error::new("not_loaded", None, message),
             ReplicaError::UnknownLead(_) => Error::new("unknown_lead", None, message),
@@ -126,18 +156,25 @@ mod tests {
     fn replica_errors_keep_their_kind_and_field() {
         let missing = Error::from(ReplicaError::Command(CommandError::Missing {
             field: "notes".into(),
-            message: "required".into(),
+            problem: Problem::NotesMissing,
         }));
         assert_eq!(
             (missing.kind_str(), missing.field_str()),
             ("missing", Some("notes"))
         );
+        assert_eq!(missing.problem_json(), Some(r#"{"code":"notes_missing"}"#));
         let invalid = Error::from(ReplicaError::Command(CommandError::Invalid {
-            field: "next_step.due".into(),
-            message: "in the past".into(),
+            field: "products".into(),
+            problem: Problem::ProductTwice {
+                product: "crm".into(),
+            },
         }));
         assert_eq!(invalid.kind_str(), "invalid");
-        assert_eq!(invalid.message(), "in the past");
+        assert_eq!(invalid.message(), "\"crm\" is listed twice");
+        assert_eq!(
+            invalid.problem_json(),
+            Some(r#"{"code":"product_twice","product":"crm"}"#)
+        );
         let not_loaded = Error::from(ReplicaError::NotLoaded(DocumentId::from_bytes([1; 16])));
         assert_eq!(
             (not_loaded.kind_str(), not_loaded.field_str()),

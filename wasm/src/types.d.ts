@@ -165,6 +165,36 @@ export type Channel = "call" | "visit" | "email" | "sms" | "whatsapp";
 
 export type ClockTime = string;
 
+export type CommandError = { "kind": "missing",
+/**
+ * The input field.
+ */
+field: string,
+/**
+ * What is expected.
+ */
+problem: Problem,
+} | { "kind": "invalid",
+/**
+ * The input field.
+ */
+field: string,
+/**
+ * What is wrong.
+ */
+problem: Problem,
+} | { "kind": "not_now",
+/**
+ * Why not now.
+ */
+problem: Problem,
+} | { "kind": "refused",
+/**
+ * The refusal.
+ */
+refusal: Refusal,
+};
+
 export type Conflict = {
 /**
  * Stable key, `<topic>:<id>+<id>` with the event ids sorted: what `conflict_resolved`
@@ -839,6 +869,38 @@ custom: { [key in string]: string },
 events: Array<Event>,
 };
 
+export type LeadActions = {
+/**
+ * Record attempts, conversations, next steps, refusals, wins, orders, materials asked for,
+ * and edit the lead's details: the member may write the lead.
+ */
+work: boolean,
+/**
+ * Close the lead as unreachable: the no-answer cadence is used up (R2).
+ */
+confirm_close: boolean,
+/**
+ * Record that the requested materials were sent (R12).
+ */
+send_materials: boolean,
+/**
+ * Decide on the refusal waiting for review (R7).
+ */
+review: boolean,
+/**
+ * Set the status by hand.
+ */
+override_status: boolean,
+/**
+ * Settle the lead's open conflicts (R14).
+ */
+resolve_conflicts: boolean,
+/**
+ * The members the lead may be handed to (empty: the member may not reassign it).
+ */
+reassign_to: Array<MemberId>,
+};
+
 export type LeadCommand = { "type": "log_attempt",
 /**
  * How.
@@ -1414,6 +1476,8 @@ gross_profit: Money | null,
 products: Array<ProductId>,
 };
 
+export type OwnerProblem = "not_a_member" | "admin";
+
 export type ParetoRow = {
 /**
  * The customer.
@@ -1548,6 +1612,207 @@ currency: string,
  * date is never mixed into a total or an ordering (see `crate::money`).
  */
 exchange_rates: Array<ExchangeRate>,
+/**
+ * Who may reassign leads (`crate::write`).
+ */
+reassignment: Reassignment,
+};
+
+export type PlaybookProblem = { "code": "no_status_for_role",
+/**
+ * The role.
+ */
+role: StatusRole,
+} | { "code": "empty_key" } | { "code": "duplicate_key",
+/**
+ * The key.
+ */
+key: string,
+} | { "code": "close_reason_unknown",
+/**
+ * The reason.
+ */
+reason: string,
+} | { "code": "at_least_one" } | { "code": "start_after_end" } | { "code": "currency_code",
+/**
+ * The code given.
+ */
+currency: string,
+} | { "code": "rate_for_team_currency",
+/**
+ * The currency.
+ */
+currency: string,
+} | { "code": "rate_twice",
+/**
+ * The currency.
+ */
+currency: string,
+/**
+ * The date.
+ */
+date: string,
+/**
+ * The index of the other rate.
+ */
+other: number,
+} | { "code": "tier_shares",
+/**
+ * Their sum.
+ */
+total: number,
+} | { "code": "percent" } | { "code": "weights_finite" } | { "code": "weight_positive" };
+
+export type Problem = { "code": "notes_missing" } | { "code": "ending_missing" } | { "code": "endings_conflict",
+/**
+ * The endings given.
+ */
+endings: Array<string>,
+} | { "code": "ending_not_recorded",
+/**
+ * The event type the ending needs: `next_step`, `won` or `refusal`.
+ */
+kind: string,
+} | { "code": "due_too_early",
+/**
+ * The time of recording.
+ */
+now: string,
+/**
+ * The due time given.
+ */
+due: string,
+} | { "code": "duration_zero" } | { "code": "decision_date_too_early",
+/**
+ * Now.
+ */
+now: string,
+/**
+ * The date given.
+ */
+date: string,
+} | { "code": "reason_missing",
+/**
+ * The playbook's reasons.
+ */
+known: Array<string>,
+} | { "code": "unknown_reason",
+/**
+ * The reason given.
+ */
+reason: string,
+/**
+ * The playbook's reasons.
+ */
+known: Array<string>,
+} | { "code": "refusal_products" } | { "code": "budget_missing" } | { "code": "negative" } | { "code": "not_positive" } | { "code": "currency_code",
+/**
+ * The code given.
+ */
+currency: string,
+} | { "code": "profit_currency",
+/**
+ * The profit's currency.
+ */
+profit: string,
+/**
+ * The order's currency.
+ */
+order: string,
+} | { "code": "order_products" } | { "code": "materials_to_request" } | { "code": "materials_sent" } | { "code": "no_pending_review",
+/**
+ * The lead.
+ */
+lead: LeadId,
+} | { "code": "cadence_not_used_up",
+/**
+ * Attempts needed.
+ */
+needed: number,
+/**
+ * Attempts made.
+ */
+has: number,
+} | { "code": "no_materials_request",
+/**
+ * The lead.
+ */
+lead: LeadId,
+} | { "code": "already_owner",
+/**
+ * The owner.
+ */
+owner: MemberId,
+} | { "code": "unknown_status",
+/**
+ * The status given.
+ */
+status: string,
+/**
+ * The playbook's statuses.
+ */
+known: Array<string>,
+} | { "code": "override_reason" } | { "code": "conflict_missing",
+/**
+ * The open conflicts.
+ */
+open: Array<string>,
+} | { "code": "unknown_conflict",
+/**
+ * The key given.
+ */
+key: string,
+/**
+ * The lead.
+ */
+lead: LeadId,
+/**
+ * The open conflicts.
+ */
+open: Array<string>,
+} | { "code": "keep_not_in_conflict",
+/**
+ * The event given.
+ */
+keep: EventId,
+/**
+ * The conflict's events.
+ */
+events: Array<string>,
+} | { "code": "lead_id_missing" } | { "code": "company_or_contact" } | { "code": "keep_company_or_contact" } | { "code": "email",
+/**
+ * The address given.
+ */
+email: string,
+} | { "code": "deal_negative" } | { "code": "unknown_product",
+/**
+ * The product given.
+ */
+product: string,
+/**
+ * The team's products.
+ */
+known: Array<string>,
+} | { "code": "product_twice",
+/**
+ * The product.
+ */
+product: string,
+} | { "code": "one_to_five",
+/**
+ * The value given.
+ */
+value: number,
+} | { "code": "custom_name" } | { "code": "nothing_to_edit" } | { "code": "owner",
+/**
+ * Why.
+ */
+refusal: Refusal,
+} | { "code": "playbook",
+/**
+ * What is wrong with it.
+ */
+playbook: PlaybookProblem,
 };
 
 export type Product = {
@@ -1660,6 +1925,177 @@ amount: Money,
 };
 
 export type Rate = string;
+
+export type Reassignment = "managers" | "admins" | "owners";
+
+export type Refusal = { "code": "not_a_member",
+/**
+ * Who wrote.
+ */
+writer: MemberId,
+} | { "code": "read_only",
+/**
+ * Who wrote.
+ */
+writer: MemberId,
+} | { "code": "reserved_id",
+/**
+ * The document id.
+ */
+doc: string,
+} | { "code": "not_readable",
+/**
+ * `lead` or `team`.
+ */
+kind: string,
+/**
+ * Why.
+ */
+reason: string,
+} | { "code": "newer_schema",
+/**
+ * The document's.
+ */
+found: number,
+/**
+ * This version's.
+ */
+known: number,
+} | { "code": "unknown_field",
+/**
+ * The key.
+ */
+field: string,
+} | { "code": "field_immutable",
+/**
+ * The field.
+ */
+field: string,
+} | { "code": "event_changed",
+/**
+ * The event.
+ */
+event: string,
+} | { "code": "unknown_event_kind",
+/**
+ * The event.
+ */
+event: string,
+/**
+ * Its `type`.
+ */
+kind: string,
+} | { "code": "bad_event",
+/**
+ * The event.
+ */
+event: string,
+/**
+ * Why.
+ */
+reason: string,
+} | { "code": "wrong_author",
+/**
+ * The event.
+ */
+event: EventId,
+/**
+ * Its `by`.
+ */
+by: MemberId,
+/**
+ * The writer.
+ */
+writer: MemberId,
+} | { "code": "kind_not_allowed",
+/**
+ * The writer.
+ */
+writer: MemberId,
+/**
+ * Their role.
+ */
+role: Role,
+/**
+ * The event's `type`.
+ */
+kind: string,
+} | { "code": "may_not_reassign",
+/**
+ * The writer.
+ */
+writer: MemberId,
+/**
+ * Their role.
+ */
+role: Role,
+/**
+ * The playbook's setting.
+ */
+allowed: Reassignment,
+} | { "code": "may_not_own",
+/**
+ * The would-be owner.
+ */
+owner: MemberId,
+/**
+ * Why.
+ */
+why: OwnerProblem,
+} | { "code": "not_theirs",
+/**
+ * The creator.
+ */
+creator: MemberId,
+/**
+ * Their role.
+ */
+role: Role,
+/**
+ * The lead's owner.
+ */
+owner: MemberId,
+} | { "code": "too_many_leads",
+/**
+ * The owner.
+ */
+owner: MemberId,
+/**
+ * Leads owned.
+ */
+count: number,
+/**
+ * The limit.
+ */
+limit: number,
+} | { "code": "owner_mismatch",
+/**
+ * The field's value.
+ */
+field: MemberId,
+/**
+ * The folded owner.
+ */
+folded: MemberId,
+} | { "code": "owner_without_assignment" } | { "code": "no_created_event" } | { "code": "manager_team_edit" } | { "code": "invalid_playbook",
+/**
+ * The playbook field.
+ */
+field: string,
+/**
+ * What is wrong.
+ */
+message: string,
+} | { "code": "member_owns_leads",
+/**
+ * The member.
+ */
+member: MemberId,
+/**
+ * Leads they own.
+ */
+count: number,
+};
 
 export type RefusalFact = {
 /**

@@ -9,12 +9,12 @@
 //! event at the time it was recorded.
 
 use super::{
-    CommandError, NOTES_MISSING, NextStepInput, RefusalInput, check_next_step, check_refusal,
-    invalid, missing,
+    CommandError, NextStepInput, Problem, RefusalInput, check_next_step, check_refusal, invalid,
+    missing,
 };
 use crate::ids::EventId;
 use crate::lead::{ConversationEnd, EventKind, Lead};
-use crate::team::{Role, Team};
+use crate::team::Team;
 use serde::Serialize;
 
 /// An event of a history that a command would have refused.
@@ -27,32 +27,38 @@ pub struct HistoryWarning {
     pub field: String,
     /// The rule whose entry check it breaks, e.g. `R3`.
     pub rule: String,
-    /// What is wrong, as the command would have said it.
-    pub message: String,
+    /// What is wrong, as the command would have said it (a code with parameters).
+    pub error: CommandError,
+}
+
+impl HistoryWarning {
+    /// What is wrong, in English (without the field).
+    pub fn message(&self) -> String {
+        match &self.error {
+            CommandError::Missing { problem, .. }
+            | CommandError::Invalid { problem, .. }
+            | CommandError::NotNow { problem } => problem.to_string(),
+            CommandError::Refused { refusal } => refusal.to_string(),
+        }
+    }
 }
 
 /// The warnings of `lead`'s history, in the order its events are stored.
 pub fn check_history(team: &Team, lead: &Lead) -> Vec<HistoryWarning> {
     let mut warnings = Vec::new();
     for event in &lead.events {
-        let mut warn = |rule: &str, field: &str, message: String| {
+        let mut from_command = |rule: &str, error: CommandError| {
             warnings.push(HistoryWarning {
                 event: event.id.clone(),
-                field: field.to_owned(),
+                field: error.field().unwrap_or("type").to_owned(),
                 rule: rule.to_owned(),
-                message,
+                error,
             });
-        };
-        let mut from_command = |rule: &str, e: CommandError| match e {
-            CommandError::Missing { field, message } | CommandError::Invalid { field, message } => {
-                warn(rule, &field, message);
-            }
-            CommandError::NotAllowed(message) => warn(rule, "type", message),
         };
         match &event.kind {
             EventKind::Conversation { notes, ended, .. } => {
                 if notes.trim().is_empty() {
-                    from_command("R3", missing("notes", NOTES_MISSING));
+                    from_command("R3", missing("notes", Problem::NotesMissing));
                 }
                 let recorded = lead.events.iter().any(|e| {
                     e.at == event.at
@@ -67,20 +73,13 @@ pub fn check_history(team: &Team, lead: &Lead) -> Vec<HistoryWarning> {
                         }
                 });
                 if !recorded {
-                    let (ending, kind) = match ended {
-                        ConversationEnd::NextStep => ("a next step", "next_step"),
-                        ConversationEnd::FinalYes => ("a final yes", "won"),
-                        ConversationEnd::FinalNo => ("a final no", "refusal"),
-                    };
-                    from_command(
-                        "R4",
-                        invalid(
-                            "ended",
-                            format!(
-                                "the conversation ended with {ending}, but no `{kind}` event was recorded with it (same `at`)"
-                            ),
-                        ),
-                    );
+                    let kind = match ended {
+                        ConversationEnd::NextStep => "next_step",
+                        ConversationEnd::FinalYes => "won",
+                        ConversationEnd::FinalNo => "refusal",
+                    }
+                    .to_owned();
+                    from_command("R4", invalid("ended", Problem::EndingNotRecorded { kind }));
                 }
             }
             EventKind::NextStep {
@@ -121,18 +120,10 @@ pub fn check_history(team: &Team, lead: &Lead) -> Vec<HistoryWarning> {
                     from_command("R7", e);
                 }
             }
-            EventKind::ReviewDecision { .. }
-                if !team
-                    .member(&event.by)
-                    .is_some_and(|m| matches!(m.role, Role::Manager | Role::Admin)) =>
-            {
-                from_command(
-                    "R7",
-                    CommandError::NotAllowed(format!(
-                        "only a manager or admin may review a refusal; {} is not one",
-                        event.by
-                    )),
-                );
+            EventKind::ReviewDecision { .. } => {
+                if let Err(refusal) = crate::write::may_record(team, &event.by, &event.kind) {
+                    from_command("R7", refusal.into());
+                }
             }
             _ => {}
         }
@@ -153,7 +144,7 @@ mod tests {
     fn check(lead: &Lead, expect: Expect) {
         let out: Vec<String> = check_history(&team(), lead)
             .iter()
-            .map(|w| format!("{} {} {}: {}", w.event, w.rule, w.field, w.message))
+            .map(|w| format!("{} {} {}: {}", w.event, w.rule, w.field, w.message()))
             .collect();
         expect.assert_eq(&out.join("\n"));
     }
@@ -215,7 +206,7 @@ mod tests {
                 L1-e001 R4 ended: the conversation ended with a next step, but no `next_step` event was recorded with it (same `at`)
                 L1-e002 R4 due: the next step must be due after the time it is recorded (2026-11-02 08:00:00 UTC), not at 2026-11-02 07:00:00 UTC
                 L1-e003 R7 budget: a refusal records the customer's budget (R7)
-                L1-e004 R7 type: only a manager or admin may review a refusal; dana is not one"#]],
+                L1-e004 R7 type: only a manager or an admin may record a review_decision event; dana is a rep"#]],
         );
         let mut lead = LeadBuilder::new("L3", "dana", "2026-11-01T07:00:00Z").build();
         lead.events.push(Event {

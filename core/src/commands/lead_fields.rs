@@ -6,13 +6,13 @@
 //! serde names) with their new values, which the device puts into the lead's document. The
 //! owner is not a field an edit may change: reassigning is a decision (`super::assign`).
 
-use super::{Author, CommandError, invalid, missing};
+use super::{Author, CommandError, Problem, invalid, missing};
 use crate::facts::LeadFacts;
 use crate::ids::{LeadId, MemberId, ProductId};
 use crate::lead::{Account, Event, EventKind, Lead};
 use crate::money::Money;
-use crate::review::oversees;
-use crate::team::{Role, Team};
+use crate::team::Team;
+use crate::write;
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value as Json;
 use std::collections::BTreeMap;
@@ -149,51 +149,16 @@ impl LeadPatch {
 /// team; account scores 1–5; named custom fields.
 pub fn create_lead(author: Author<'_>, input: NewLead) -> Result<Lead, CommandError> {
     let team = author.team;
-    let Some(me) = team.member(author.by) else {
-        return Err(CommandError::NotAllowed(format!(
-            "{} is not a member of the team",
-            author.by
-        )));
-    };
+    write::role_of(team, author.by)?;
     if input.id.as_str().trim().is_empty() {
-        return Err(missing(
-            "id",
-            "a new lead needs the id the device generated",
-        ));
+        return Err(missing("id", Problem::LeadIdMissing));
     }
     let owner = input.owner.unwrap_or_else(|| author.by.clone());
-    match team.member(&owner).map(|m| m.role) {
-        None => {
-            return Err(invalid(
-                "owner",
-                format!("{owner} is not a member of the team"),
-            ));
-        }
-        Some(Role::Admin) => {
-            return Err(invalid(
-                "owner",
-                format!("{owner} is an admin; a lead is owned by a rep or a manager"),
-            ));
-        }
-        Some(Role::Rep | Role::Manager) => {}
-    }
-    let allowed = match me.role {
-        Role::Rep => owner == me.id,
-        Role::Manager | Role::Admin => owner == me.id || oversees(team, &me.id, &owner),
-    };
-    if !allowed {
-        return Err(CommandError::NotAllowed(format!(
-            "{} may not create a lead owned by {owner}",
-            me.id
-        )));
-    }
+    write::may_create_for(team, author.by, &owner).map_err(CommandError::at_owner)?;
     let company = input.company.trim().to_owned();
     let contact = input.contact.trim().to_owned();
     if company.is_empty() && contact.is_empty() {
-        return Err(missing(
-            "company",
-            "a lead needs a company or a contact person",
-        ));
+        return Err(missing("company", Problem::CompanyOrContact));
     }
     let email = input.email.trim().to_owned();
     check_email(&email)?;
@@ -239,18 +204,11 @@ pub fn edit_lead(
     edit: LeadEdit,
 ) -> Result<LeadPatch, CommandError> {
     let team = author.team;
-    let allowed = match team.member(author.by).map(|m| m.role) {
-        Some(Role::Rep) => &facts.owner == author.by,
-        Some(Role::Manager | Role::Admin) => {
-            &facts.owner == author.by || oversees(team, author.by, &facts.owner)
+    if !write::may_write_lead(team, author.by, &facts.owner) {
+        return Err(write::Refusal::ReadOnly {
+            writer: author.by.clone(),
         }
-        None => false,
-    };
-    if !allowed {
-        return Err(CommandError::NotAllowed(format!(
-            "{} may not edit lead {}, owned by {}",
-            author.by, facts.id, facts.owner
-        )));
+        .into());
     }
     let trimmed = |s: &Option<String>| s.as_deref().map(|s| s.trim().to_owned());
     let company = trimmed(&edit.company);
@@ -264,7 +222,7 @@ pub fn edit_lead(
         } else {
             "contact"
         };
-        return Err(missing(field, "a lead keeps a company or a contact person"));
+        return Err(missing(field, Problem::KeepCompanyOrContact));
     }
     if let Some(email) = &email {
         check_email(email)?;
@@ -316,7 +274,7 @@ pub fn edit_lead(
         patch.set("custom", v);
     }
     if patch.fields.is_empty() {
-        return Err(missing("edit", "the edit changes no field"));
+        return Err(missing("edit", Problem::NothingToEdit));
     }
     Ok(patch)
 }
@@ -341,43 +299,34 @@ fn check_email(email: &str) -> Result<(), CommandError> {
     if shaped {
         Ok(())
     } else {
-        Err(invalid(
-            "email",
-            format!("{email:?} is not an email address like \"noa@example.com\""),
-        ))
+        let email = email.to_owned();
+        Err(invalid("email", Problem::Email { email }))
     }
 }
 
 fn check_deal_size(deal: &Money) -> Result<(), CommandError> {
     if deal.minor < 0 {
-        return Err(invalid("deal_size", "the deal size must not be negative"));
+        return Err(invalid("deal_size", Problem::DealNegative));
     }
-    if deal.currency.len() != 3 || !deal.currency.bytes().all(|b| b.is_ascii_uppercase()) {
-        return Err(invalid(
-            "deal_size",
-            format!(
-                "{:?} is not an ISO 4217 currency code like \"ILS\"",
-                deal.currency
-            ),
-        ));
+    if !crate::money::is_currency_code(&deal.currency) {
+        let currency = deal.currency.clone();
+        return Err(invalid("deal_size", Problem::CurrencyCode { currency }));
     }
     Ok(())
 }
 
 fn check_products(team: &Team, products: &[ProductId]) -> Result<(), CommandError> {
     for (i, p) in products.iter().enumerate() {
+        let product = p.to_string();
         if !team.products.iter().any(|known| &known.id == p) {
-            let known: Vec<&str> = team.products.iter().map(|k| k.id.as_str()).collect();
+            let known = team.products.iter().map(|k| k.id.to_string()).collect();
             return Err(invalid(
                 "products",
-                format!("{:?} is not a product of the team ({known:?})", p.as_str()),
+                Problem::UnknownProduct { product, known },
             ));
         }
         if products[..i].contains(p) {
-            return Err(invalid(
-                "products",
-                format!("{:?} is listed twice", p.as_str()),
-            ));
+            return Err(invalid("products", Problem::ProductTwice { product }));
         }
     }
     Ok(())
@@ -391,7 +340,7 @@ fn check_account(account: &Account) -> Result<(), CommandError> {
         if let Some(v) = value
             && !(1..=5).contains(&v)
         {
-            return Err(invalid(field, format!("must be 1 to 5, not {v}")));
+            return Err(invalid(field, Problem::OneToFive { value: v }));
         }
     }
     Ok(())
@@ -399,7 +348,7 @@ fn check_account(account: &Account) -> Result<(), CommandError> {
 
 fn check_custom(custom: &BTreeMap<String, String>) -> Result<(), CommandError> {
     if custom.keys().any(|k| k.trim().is_empty()) {
-        return Err(invalid("custom", "a custom field needs a name"));
+        return Err(invalid("custom", Problem::CustomName));
     }
     Ok(())
 }

@@ -217,7 +217,7 @@ fn r7_only_a_manager_reviews_and_only_a_pending_refusal() {
             decision.clone(),
             ""
         ))),
-        "not allowed: only a manager or admin may review a refusal; dana is not one"
+        "not allowed: only a manager or an admin may record a review_decision event; dana is a rep"
     );
     assert_eq!(
         err(run("mgr", |a| review_refusal(
@@ -267,11 +267,11 @@ fn manager_rights_and_known_values() {
     let f = fresh();
     assert_eq!(
         err(run("dana", |a| assign(a, &f, &"ion".into()))),
-        "not allowed: only a manager or admin may reassign a lead; dana is not one"
+        "not allowed: the playbook lets managers and admins reassign leads; dana is a rep"
     );
     assert_eq!(
         err(run("mgr", |a| assign(a, &f, &"ghost".into()))),
-        "owner: ghost is not a member of the team"
+        "owner: ghost may not own leads: not a member of the team"
     );
     assert_eq!(
         err(run("mgr", |a| assign(a, &f, &"dana".into()))),
@@ -499,7 +499,7 @@ fn create_lead_names_the_field_at_fault() {
                 owner: Some("ion".into()),
                 ..new_lead()
             },
-            "not allowed: dana may not create a lead owned by ion",
+            "not allowed: dana (a rep) may not create a lead owned by ion",
         ),
         (
             "mgr",
@@ -507,12 +507,12 @@ fn create_lead_names_the_field_at_fault() {
                 owner: Some("ghost".into()),
                 ..new_lead()
             },
-            "owner: ghost is not a member of the team",
+            "owner: ghost may not own leads: not a member of the team",
         ),
         (
             "ada",
             new_lead(),
-            "owner: ada is an admin; a lead is owned by a rep or a manager",
+            "owner: ada may not own leads: an admin, not a rep or a manager",
         ),
         (
             "stranger",
@@ -679,7 +679,7 @@ fn edit_lead_is_checked_like_a_new_lead_and_by_who_may_edit() {
     };
     assert_eq!(
         edit("ion", company("X")),
-        Err("not allowed: ion may not edit lead L-new, owned by dana".to_owned())
+        Err("not allowed: ion may not change this document (read-only for them)".to_owned())
     );
     assert!(edit("mgr", company("X")).is_ok(), "the owner's manager");
     assert!(edit("ada", company("X")).is_ok(), "an admin");

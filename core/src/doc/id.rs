@@ -12,6 +12,9 @@ use std::str::FromStr;
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct DocumentId([u8; 16]);
 
+/// The first two bytes of every id in the relay's reserved space ([`DocumentId::derived`]).
+const RESERVED: [u8; 2] = [0xF1, 0xE1];
+
 /// Why a string is not a document id.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum DocumentIdError {
@@ -40,19 +43,69 @@ impl DocumentId {
         &self.0
     }
 
-    /// A stable id computed from a name, for documents every device must find without being
-    /// told: the team document (`derived("team", team_id)`) and each member's index document
-    /// (`derived("index", "team/member")`). Access control, not secrecy, protects them.
+    /// A lead document's id from 16 bytes the host drew at random: shaped as an RFC 4122
+    /// version-4 UUID (version and variant bits set), so it is never in the relay's reserved
+    /// space ([`DocumentId::is_derived`]) and automerge-repo 1.x clients accept it too.
+    pub const fn from_random(mut bytes: [u8; 16]) -> Self {
+        bytes[6] = (bytes[6] & 0x0f) | 0x40;
+        bytes[8] = (bytes[8] & 0x3f) | 0x80;
+        Self(bytes)
+    }
+
+    /// A stable id for documents every device must find without being told, reserved for the
+    /// documents the relay (or an admin command) creates: the team document
+    /// (`derived("team", team_id)`) and each member's index document (`derived("index",
+    /// "team/member")`). Access control, not secrecy, protects them.
+    ///
+    /// The first 16 bytes of SHA-256 of `"fieldbook:" + kind + ":" + key`, stamped with the
+    /// reserved marker: bytes 0–1 are `F1 E1` and the id is shaped as an RFC 4122 version-5
+    /// (name-based) UUID. A lead id ([`DocumentId::from_random`]) is version 4, so the two
+    /// spaces never meet by construction; a random 16 bytes from an older client falls in the
+    /// reserved space with a chance of 2⁻²².
     pub fn derived(kind: &str, key: &str) -> Self {
+        let mut bytes = Self::sha(&[b"fieldbook:", kind.as_bytes(), b":", key.as_bytes()]);
+        bytes[0] = RESERVED[0];
+        bytes[1] = RESERVED[1];
+        bytes[6] = (bytes[6] & 0x0f) | 0x50;
+        bytes[8] = (bytes[8] & 0x3f) | 0x80;
+        Self(bytes)
+    }
+
+    /// Whether the id is in the space reserved for the relay's derived documents (see
+    /// [`DocumentId::derived`]): a client may never create a document at such an id.
+    pub const fn is_derived(&self) -> bool {
+        self.0[0] == RESERVED[0]
+            && self.0[1] == RESERVED[1]
+            && self.0[6] >> 4 == 5
+            && self.0[8] >> 6 == 0b10
+    }
+
+    /// A lead id that is the same every time for the same `name` (demo and test data), shaped
+    /// as [`DocumentId::from_random`]'s.
+    pub fn stable_lead(name: &str) -> Self {
+        Self::from_random(Self::sha(&[b"fieldbook-lead:", name.as_bytes()]))
+    }
+
+    fn sha(parts: &[&[u8]]) -> [u8; 16] {
         let mut hasher = Sha256::new();
-        hasher.update(b"fieldbook:");
-        hasher.update(kind.as_bytes());
-        hasher.update(b":");
-        hasher.update(key.as_bytes());
+        for part in parts {
+            hasher.update(part);
+        }
         let digest = hasher.finalize();
         let mut bytes = [0; 16];
         bytes.copy_from_slice(&digest[..16]);
-        Self(bytes)
+        bytes
+    }
+
+    /// The id [`DocumentId::derived`] gave before the reserved space (schema 1 data written
+    /// before it): a relay moves documents stored at such ids to their new ids.
+    pub fn derived_before_reservation(kind: &str, key: &str) -> Self {
+        Self(Self::sha(&[
+            b"fieldbook:",
+            kind.as_bytes(),
+            b":",
+            key.as_bytes(),
+        ]))
     }
 
     /// The `automerge:` URL of the document.
@@ -149,5 +202,29 @@ mod tests {
             DocumentId::derived("team", "t1"),
             DocumentId::derived("index", "t1")
         );
+    }
+
+    #[test]
+    fn derived_ids_and_lead_ids_never_meet() {
+        let team = DocumentId::derived("team", "t1");
+        assert!(team.is_derived());
+        assert!(DocumentId::derived("index", "t1/dana").is_derived());
+        // Shaped as UUIDs (automerge-repo 1.x checks): version 5 and 4, variant 10.
+        assert_eq!(team.as_bytes()[6] >> 4, 5);
+        assert_eq!(team.as_bytes()[8] >> 6, 0b10);
+        for bytes in [[0u8; 16], [0xff; 16], [0xF1; 16], *team.as_bytes()] {
+            let lead = DocumentId::from_random(bytes);
+            assert!(!lead.is_derived(), "{bytes:?}");
+            assert_eq!(lead.as_bytes()[6] >> 4, 4);
+            assert_eq!(lead.as_bytes()[8] >> 6, 0b10);
+        }
+        assert!(!DocumentId::stable_lead("demo/1").is_derived());
+        assert_eq!(
+            DocumentId::stable_lead("demo/1"),
+            DocumentId::stable_lead("demo/1")
+        );
+        // The old derivation (before the reserved space) is kept for migrating stored data.
+        assert_ne!(DocumentId::derived_before_reservation("team", "t1"), team);
+        assert!(!DocumentId::derived_before_reservation("team", "t1").is_derived());
     }
 }

@@ -9,9 +9,13 @@ use super::value::{Merge, put_value, read_object, read_prop, update_value};
 use super::{check_writable, commit_options, new_document, put_header, read_header, to_json};
 use crate::lead::{Event, Lead};
 use automerge::transaction::Transactable;
-use automerge::{ActorId, Automerge, ObjId, ObjType, ROOT, ReadDoc, Value, ValueRef};
+use automerge::{
+    ActorId, Automerge, ChangeHash, ObjId, ObjType, PatchAction, Prop, ROOT, ReadDoc, Value,
+    ValueRef,
+};
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value as Json};
+use std::collections::BTreeSet;
 use std::sync::OnceLock;
 
 /// The schema version this code writes.
@@ -51,6 +55,9 @@ pub struct LeadDocument {
 pub struct UndecodableEvent {
     /// The event's id (its key under `events`).
     pub id: String,
+    /// Its `type`, when it has a string one (a kind from a newer version, or a known kind with
+    /// a bad value).
+    pub kind: Option<String>,
     /// Why it does not decode, with its path.
     pub error: DocError,
 }
@@ -177,10 +184,13 @@ pub fn read_lead<R: ReadDoc>(doc: &R) -> Result<LeadDocument, DocError> {
         for item in doc.map_range(&events_obj, ..) {
             let id = item.key.to_string();
             let path = format!("events.{id}");
+            let mut kind = None;
             let decoded = match item.value {
                 ValueRef::Object(ObjType::Map | ObjType::Table) => {
-                    read_object(doc, &item.id(), &path)
-                        .and_then(|json| decode_event(&id, json, &path))
+                    read_object(doc, &item.id(), &path).and_then(|json| {
+                        kind = json.get("type").and_then(Json::as_str).map(str::to_owned);
+                        decode_event(&id, json, &path)
+                    })
                 }
                 other => Err(DocError::WrongType {
                     path,
@@ -190,7 +200,7 @@ pub fn read_lead<R: ReadDoc>(doc: &R) -> Result<LeadDocument, DocError> {
             };
             match decoded {
                 Ok(event) => lead.events.push(event),
-                Err(error) => undecodable.push(UndecodableEvent { id, error }),
+                Err(error) => undecodable.push(UndecodableEvent { id, kind, error }),
             }
         }
     }
@@ -199,6 +209,80 @@ pub fn read_lead<R: ReadDoc>(doc: &R) -> Result<LeadDocument, DocError> {
         lead,
         undecodable,
     })
+}
+
+/// What a set of changes did to a lead document, from its state at `before` to its current
+/// state: the root keys whose value changed, the events added, and the events that existed at
+/// `before` and were changed or removed (events are append-only: a writer never does that).
+/// Computed from Automerge's diff, so it costs what the changes touched, not the document.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LeadChanges {
+    /// Root keys other than `events` whose value was set, removed or changed inside.
+    pub fields: BTreeSet<String>,
+    /// Ids of the events added (absent at `before`).
+    pub added_events: BTreeSet<String>,
+    /// Ids of events present at `before` that were replaced, removed or changed inside.
+    pub touched_events: BTreeSet<String>,
+    /// `events` itself was replaced or removed (it exists at `before`).
+    pub events_replaced: bool,
+}
+
+/// The changes to `doc` since the heads `before` (empty for a document created by them).
+pub fn changes_since(doc: &Automerge, before: &[ChangeHash]) -> LeadChanges {
+    let mut out = LeadChanges::default();
+    let events_before = if before.is_empty() {
+        None
+    } else {
+        match doc.get_at(ROOT, "events", before) {
+            Ok(Some((Value::Object(_), id))) => Some(id),
+            _ => None,
+        }
+    };
+    let existed = |id: &str| {
+        events_before
+            .as_ref()
+            .is_some_and(|events| matches!(doc.get_at(events, id, before), Ok(Some(_))))
+    };
+    for patch in doc.diff(before, &doc.get_heads()) {
+        let key = match &patch.action {
+            PatchAction::PutMap { key, .. } | PatchAction::DeleteMap { key } => Some(key.clone()),
+            _ => None,
+        };
+        let mut path = patch.path.iter().map(|(_, prop)| match prop {
+            Prop::Map(k) => Some(k.as_str()),
+            Prop::Seq(_) => None,
+        });
+        match (path.next(), path.next()) {
+            // A root key.
+            (None, _) => match key.as_deref() {
+                Some("events") if events_before.is_some() => out.events_replaced = true,
+                Some("events") | None => {}
+                Some(field) => {
+                    out.fields.insert(field.to_owned());
+                }
+            },
+            // Inside a root value other than `events`.
+            (Some(Some(field)), _) if field != "events" => {
+                out.fields.insert(field.to_owned());
+            }
+            // An event put into or removed from `events`.
+            (Some(Some(_)), None) => {
+                if let Some(id) = key {
+                    if existed(&id) {
+                        out.touched_events.insert(id);
+                    } else if matches!(patch.action, PatchAction::PutMap { .. }) {
+                        out.added_events.insert(id);
+                    }
+                }
+            }
+            // Inside an event.
+            (Some(Some(_)), Some(Some(id))) if existed(id) => {
+                out.touched_events.insert(id.to_owned());
+            }
+            _ => {}
+        }
+    }
+    out
 }
 
 fn events_map<T: Transactable>(tx: &mut T) -> Result<ObjId, DocError> {

@@ -149,7 +149,7 @@ pub fn put_playbook<T: Transactable>(tx: &mut T, playbook: &Playbook) -> Result<
     check_writable(tx, TYPE, SCHEMA)?;
     playbook.validate().map_err(|e| DocError::Invalid {
         path: format!("playbook.{}", e.field),
-        message: e.message,
+        message: e.message(),
     })?;
     let json = to_json(playbook, "playbook")?;
     update_value(tx, &ROOT, "playbook", &json, Merge::Keys, "playbook")

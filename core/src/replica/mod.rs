@@ -44,6 +44,7 @@ use crate::sync::wire::{PeerId, PeerMetadata};
 use crate::sync::{DocSlot, Docs};
 use crate::team::Team;
 use crate::tiers::TierMap;
+use crate::write::{self, Limits};
 use automerge::{ActorId, Automerge, ChangeHash};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -333,6 +334,21 @@ pub fn playbook_print(playbook: &Playbook) -> String {
     let json = serde_json::to_vec(&read_by_the_fold).unwrap_or_default();
     let digest = Sha256::digest(&json);
     digest[..8].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Puts `doc` back at `before`, dropping the changes made since (a write the model refused):
+/// the document as it was, with the same actor.
+fn roll_back(doc: &mut Automerge, before: &[ChangeHash]) -> Result<(), ReplicaError> {
+    let actor = doc.get_actor().clone();
+    let restored = doc
+        .fork_at(before)
+        .map_err(|e| DocError::Automerge {
+            path: "(root)".to_owned(),
+            source: Box::new(e),
+        })?
+        .with_actor(actor);
+    *doc = restored;
+    Ok(())
 }
 
 fn hex_heads(doc: &Automerge) -> Vec<String> {
@@ -648,7 +664,7 @@ impl Replica {
         ids: &mut dyn FnMut() -> EventId,
     ) -> Result<(DocumentId, Effects), ReplicaError> {
         let team = self.team.as_ref().ok_or(ReplicaError::NoTeam)?;
-        let id = DocumentId::from_bytes(doc_bytes);
+        let id = DocumentId::from_random(doc_bytes);
         input.id = LeadId(id.to_string());
         let author = Author {
             team,
@@ -658,6 +674,9 @@ impl Replica {
         };
         let lead: Lead = commands::create_lead(author, input)?;
         let doc = lead_doc::create_lead(&lead, self.store.actor.clone(), now)?;
+        write::check_not_reserved(&id).map_err(CommandError::from)?;
+        write::lead::judge_change(team, &self.member, &Limits::none(), None, &doc, &[])
+            .map_err(CommandError::from)?;
         let mut effects = Effects::default();
         effects.writes.push(Write::ReplaceDoc {
             doc: id,
@@ -782,6 +801,21 @@ impl Replica {
             return Err(error.into());
         }
         tx.commit_with(doc::commit_options(now));
+        // The write model has the last word, exactly as on the relay: a command never writes
+        // what the relay would refuse.
+        let before_owner = &self.facts[i].owner;
+        let verdict = write::lead::judge_change(
+            team,
+            &self.member,
+            &Limits::none(),
+            Some(before_owner),
+            doc,
+            &before,
+        );
+        if let Err(refusal) = verdict {
+            roll_back(doc, &before)?;
+            return Err(CommandError::from(refusal).into());
+        }
         effects.writes.push(Write::AppendChunk {
             doc: id,
             bytes: doc.save_after(&before),

@@ -3,10 +3,11 @@
 //! Reps may not edit the team document (the relay gives them read-only access too).
 
 use super::{Effects, Replica, ReplicaError, Write};
-use crate::commands::CommandError;
+use crate::commands::{CommandError, Problem};
 use crate::doc::{self, team as team_doc};
 use crate::playbook::Playbook;
 use crate::team::Role;
+use crate::write::{self, Limits};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -32,17 +33,18 @@ impl Replica {
         now: DateTime<Utc>,
     ) -> Result<Effects, ReplicaError> {
         let team = self.team.as_ref().ok_or(ReplicaError::NoTeam)?;
-        let role = team.member(&self.member).map(|m| m.role);
-        if !matches!(role, Some(Role::Manager | Role::Admin)) {
-            return Err(CommandError::NotAllowed(
-                "only a manager or an admin may change the team's settings".into(),
-            )
+        if write::role_of(team, &self.member).map_err(CommandError::from)? == Role::Rep {
+            return Err(CommandError::from(write::Refusal::ReadOnly {
+                writer: self.member.clone(),
+            })
             .into());
         }
         let TeamCommand::SetPlaybook { playbook } = command;
         playbook.validate().map_err(|e| CommandError::Invalid {
             field: format!("playbook.{}", e.field),
-            message: e.message,
+            problem: Problem::Playbook {
+                playbook: e.problem,
+            },
         })?;
         let id = self.store.team_doc;
         let doc = self
@@ -60,6 +62,11 @@ impl Replica {
         let mut effects = Effects::default();
         if doc.get_heads() == before {
             return Ok(effects); // the same playbook: nothing to write or send
+        }
+        // The write model has the last word, exactly as on the relay.
+        if let Err(refusal) = write::team::judge_change(team, &self.member, &Limits::none(), doc) {
+            super::roll_back(doc, &before)?;
+            return Err(CommandError::from(refusal).into());
         }
         effects.writes.push(Write::AppendChunk {
             doc: id,

@@ -1084,7 +1084,7 @@ fn r14_resolve_conflict_is_for_managers_and_names_the_field() {
     assert_eq!(
         attempt("dana", "outcome:A1+B1", None),
         Err(
-            "not allowed: only a manager or admin may resolve a conflict; dana is not one"
+            "not allowed: only a manager or an admin may record a conflict_resolved event; dana is a rep"
                 .to_owned()
         )
     );
@@ -1522,7 +1522,9 @@ mod order {
             }
             7 => Box::new(move |a, f| {
                 let Some(c) = f.conflicts.first() else {
-                    return Err(CommandError::NotAllowed("nothing to resolve".to_owned()));
+                    return Err(CommandError::NotNow {
+                        problem: crate::commands::Problem::ConflictMissing { open: Vec::new() },
+                    });
                 };
                 let keep = match p % 3 {
                     0 => None,

@@ -124,7 +124,7 @@ fn example_members() -> (Vec<Member>, Vec<fieldbook_core::team::Product>, Playbo
 
 /// The document id of demo lead `i` of `team` (stable, so that a demo is the same every time).
 pub fn demo_lead_id(team: &TeamId, i: usize) -> DocumentId {
-    DocumentId::derived("demo-lead", &format!("{team}/{i}"))
+    DocumentId::stable_lead(&format!("demo/{team}/{i}"))
 }
 
 /// Generates lead `i`, owned by one of `reps`, as of `now`.

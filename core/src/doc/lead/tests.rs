@@ -462,3 +462,69 @@ fn a_one_field_edit_is_one_small_change_and_an_unchanged_one_is_none() {
     assert_eq!(hash, None);
     assert_eq!(doc.get_heads(), heads);
 }
+
+#[test]
+fn changes_since_names_fields_added_and_touched_events() {
+    let lead = LeadBuilder::new("l1", "dana", "2026-11-01T08:00:00Z")
+        .no_answer("2026-11-01T08:05:00Z")
+        .build();
+    let mut doc = create_lead(&lead, actor(1), t(NOW)).unwrap();
+    // The creation itself: every field and event is new.
+    let created = changes_since(&doc, &[]);
+    assert_eq!(
+        created.added_events,
+        ["l1-e000", "l1-e001"].map(str::to_owned).into()
+    );
+    assert!(created.touched_events.is_empty() && !created.events_replaced);
+    assert!(created.fields.contains("owner") && created.fields.contains("company"));
+
+    let before = doc.get_heads();
+    // An append and a field edit.
+    let ev = LeadBuilder::new("l1", "dana", "2026-11-01T08:00:00Z")
+        .no_answer("2026-11-02T08:05:00Z")
+        .id("e-new")
+        .build()
+        .events
+        .pop()
+        .unwrap();
+    let mut tx = doc.transaction();
+    append_events(&mut tx, &[ev]).unwrap();
+    put_fields(&mut tx, &[("company".into(), json!("Acme 2"))]).unwrap();
+    tx.commit_with(commit_options(t(NOW)));
+    let c = changes_since(&doc, &before);
+    assert_eq!(c.added_events, ["e-new".to_owned()].into());
+    assert_eq!(c.fields, ["company".to_owned()].into());
+    assert!(c.touched_events.is_empty() && !c.events_replaced);
+
+    // Editing inside an existing event, deleting one, replacing `events`: all seen.
+    let before = doc.get_heads();
+    let events = match doc.get(ROOT, "events").unwrap() {
+        Some((_, id)) => id,
+        None => panic!("events"),
+    };
+    let first = match doc.get(&events, "l1-e001").unwrap() {
+        Some((_, id)) => id,
+        None => panic!("event"),
+    };
+    let mut tx = doc.transaction();
+    tx.put(&first, "outcome", "reached").unwrap();
+    tx.delete(&events, "l1-e000").unwrap();
+    tx.commit_with(commit_options(t(NOW)));
+    let c = changes_since(&doc, &before);
+    assert_eq!(
+        c.touched_events,
+        ["l1-e000", "l1-e001"].map(str::to_owned).into()
+    );
+    assert!(c.added_events.is_empty());
+
+    let before = doc.get_heads();
+    let mut tx = doc.transaction();
+    tx.put_object(ROOT, "events", ObjType::Map).unwrap();
+    tx.commit_with(commit_options(t(NOW)));
+    assert!(changes_since(&doc, &before).events_replaced);
+    // Nothing changed: nothing to report.
+    assert_eq!(
+        changes_since(&doc, &doc.get_heads()),
+        LeadChanges::default()
+    );
+}
