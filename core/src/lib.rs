@@ -27,6 +27,7 @@ pub mod lead;
 pub mod money;
 pub mod playbook;
 pub mod queue;
+pub mod relay;
 pub mod replica;
 pub mod review;
 pub mod rules;

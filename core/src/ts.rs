@@ -37,6 +37,7 @@ pub fn declarations() -> String {
     collect.visit::<crate::analytics::currencies::MissingRate>();
     collect.visit::<crate::commands::CommandError>();
     collect.visit::<crate::write::LeadActions>();
+    collect.visit::<crate::replica::RefusedChange>();
     let mut out = String::from(
         "// Generated from fieldbook-core's serde types by ts-rs (core/src/ts.rs). Do not edit:\n\
          // `UPDATE_EXPECT=1 cargo test -p fieldbook-wasm --test ts_types` rewrites it.\n",

@@ -229,12 +229,16 @@ mod random {
             (
                 proptest::option::of(text()),
                 proptest::option::of(text()),
-                text()
+                text(),
+                proptest::option::of(id.clone()),
+                proptest::option::of(text()),
             )
-                .prop_map(|(s, t, m)| Message::Error {
+                .prop_map(|(s, t, m, d, r)| Message::Error {
                     sender_id: s.map(PeerId::new),
                     target_id: t.map(PeerId::new),
                     message: m,
+                    document_id: d,
+                    refusal: r,
                 }),
             (
                 text(),

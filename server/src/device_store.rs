@@ -76,6 +76,11 @@ impl DeviceStore {
                         params![doc, bytes],
                     )?;
                 }
+                Write::RemoveDoc { .. } => {
+                    tx.execute("DELETE FROM chunks WHERE doc = ?1", params![doc])?;
+                    tx.execute("DELETE FROM summaries WHERE doc = ?1", params![doc])?;
+                    tx.execute("DELETE FROM sync_states WHERE doc = ?1", params![doc])?;
+                }
             }
         }
         tx.commit()?;

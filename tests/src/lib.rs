@@ -533,6 +533,8 @@ pub enum RawOutcome {
     Synced,
     /// The relay answered `doc-unavailable`.
     Unavailable,
+    /// The relay refused the write: `error` naming the document, with the refusal's JSON.
+    Refused(String),
 }
 
 impl RawPeer {
@@ -611,6 +613,14 @@ impl RawPeer {
                 }
                 Message::DocUnavailable { document_id, .. } if document_id == id => {
                     return RawOutcome::Unavailable;
+                }
+                Message::Error {
+                    document_id: Some(document_id),
+                    refusal,
+                    message,
+                    ..
+                } if document_id == id => {
+                    return RawOutcome::Refused(refusal.unwrap_or(message));
                 }
                 _ => {}
             }

@@ -19,7 +19,8 @@ export type Write =
   | { op: "append"; doc: string; bytes: Uint8Array }    // append an incremental chunk
   | { op: "replace"; doc: string; bytes: Uint8Array }   // replace all chunks by this save
   | { op: "summary"; doc: string; bytes: Uint8Array }   // replace the lead's summary
-  | { op: "syncState"; doc: string; bytes: Uint8Array };// replace the doc's sync state
+  | { op: "syncState"; doc: string; bytes: Uint8Array }// replace the doc's sync state
+  | { op: "remove"; doc: string };                      // delete the doc, summary, sync state
 
 /** What the host must do after a call, in this order: writes, frames, needLoad. */
 export interface Effects {
@@ -30,6 +31,8 @@ export interface Effects {
   teamChanged: boolean;
   close: boolean;
   errors: string[];
+  /** Writes of this device the relay refused (the document was put back; show them). */
+  refused: RefusedChange[];
 }
 
 /** Who the device belongs to: `actor` is 16 random bytes drawn once per device. */
@@ -128,6 +131,7 @@ pub struct Effects {
     team_changed: bool,
     close: bool,
     errors: Vec<String>,
+    refused: Vec<replica::RefusedChange>,
 }
 
 #[derive(Debug, Serialize)]
@@ -137,6 +141,7 @@ enum WriteOp {
     Replace { doc: String, bytes: ByteBuf },
     Summary { doc: String, bytes: ByteBuf },
     SyncState { doc: String, bytes: ByteBuf },
+    Remove { doc: String },
 }
 
 /// The core's effects in the binding's shape (the bytes are moved, not copied).
@@ -164,6 +169,9 @@ pub fn effects_value(effects: replica::Effects) -> Effects {
                     doc: doc.to_string(),
                     bytes: ByteBuf::from(bytes),
                 },
+                Write::RemoveDoc { doc } => WriteOp::Remove {
+                    doc: doc.to_string(),
+                },
             })
             .collect(),
         frames: effects.frames.into_iter().map(ByteBuf::from).collect(),
@@ -172,6 +180,7 @@ pub fn effects_value(effects: replica::Effects) -> Effects {
         team_changed: effects.team_changed,
         close: effects.close,
         errors: effects.errors,
+        refused: effects.refused,
     }
 }
 

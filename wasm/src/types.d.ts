@@ -2243,6 +2243,37 @@ month: RefusalReport,
 cumulative: RefusalReport,
 };
 
+export type RefusedChange = {
+/**
+ * The document.
+ */
+doc: string,
+/**
+ * The lead, when the document is one.
+ */
+lead: LeadId | null,
+/**
+ * Its company (or contact), to name it.
+ */
+name: string,
+/**
+ * Why the relay refused it, as a code with parameters (absent from relays that do not say).
+ */
+refusal: Refusal | null,
+/**
+ * The relay's message, in English.
+ */
+message: string,
+/**
+ * Events of this device that the write model refuses on the relay's copy: not kept.
+ */
+dropped_events: Array<EventId>,
+/**
+ * The lead was new and the relay did not take it: it is gone from this device.
+ */
+removed: boolean,
+};
+
 export type RepSpeed = {
 /**
  * The owner.

@@ -18,10 +18,12 @@
 //! The host contract for every [`Effects`]: carry out `writes` (in order, one transaction),
 //! then send `frames` (in order), then load `need_load` and call [`Replica::loaded`].
 
+mod refused;
 pub mod store;
 mod team_edit;
 mod views;
 
+pub use refused::RefusedChange;
 pub use store::{MemoryStore, Write};
 pub use team_edit::TeamCommand;
 pub use views::{Analytics, LeadView};
@@ -221,6 +223,9 @@ pub struct Effects {
     pub close: bool,
     /// Protocol problems, for logs; the replica carries on.
     pub errors: Vec<String>,
+    /// Writes of this device the relay refused: the document was put back as the relay holds
+    /// it, with what may stand re-applied (show them to the member).
+    pub refused: Vec<RefusedChange>,
 }
 
 impl Effects {
@@ -635,6 +640,24 @@ impl Replica {
     }
 
     /// Records that `count` chunks were stored for a document and compacts it when due.
+    /// Drops a lead from this device: its summary, document and sync state.
+    fn forget(&mut self, id: DocumentId, effects: &mut Effects) {
+        if let Some(i) = self.slot.remove(&id) {
+            let removed = self.meta.remove(i);
+            self.facts.remove(i);
+            self.by_lead.remove(&removed.facts.id);
+            for slot in self.slot.values_mut() {
+                if *slot > i {
+                    *slot -= 1;
+                }
+            }
+        }
+        self.store.stored.remove(&id);
+        self.store.loaded.remove(&id);
+        self.session.remove(&id);
+        effects.writes.push(Write::RemoveDoc { doc: id });
+    }
+
     fn count_chunks(&mut self, id: DocumentId, count: u32, effects: &mut Effects) {
         let chunks = match self.slot.get(&id) {
             Some(&i) => {
@@ -912,6 +935,7 @@ impl Replica {
             need_load,
             synced,
             unavailable,
+            refused,
             connected,
             close,
             errors,
@@ -975,6 +999,9 @@ impl Replica {
         effects
             .errors
             .extend(errors.into_iter().map(|e| e.to_string()));
+        for refused in refused {
+            self.reset_refused(refused, now, effects)?;
+        }
         if connected.is_some() {
             self.on_connected(now, effects)?;
         }

@@ -37,6 +37,11 @@ pub enum Write {
         /// `automerge::sync::State::encode`.
         bytes: Vec<u8>,
     },
+    /// Delete the document, its summary and its sync state (a new lead the relay refused).
+    RemoveDoc {
+        /// The document.
+        doc: DocumentId,
+    },
 }
 
 impl Write {
@@ -46,7 +51,8 @@ impl Write {
             Write::AppendChunk { doc, .. }
             | Write::ReplaceDoc { doc, .. }
             | Write::PutSummary { doc, .. }
-            | Write::PutSyncState { doc, .. } => doc,
+            | Write::PutSyncState { doc, .. }
+            | Write::RemoveDoc { doc } => doc,
         }
     }
 }
@@ -79,6 +85,11 @@ impl MemoryStore {
                 }
                 Write::PutSyncState { doc, bytes } => {
                     self.sync_states.insert(*doc, bytes.clone());
+                }
+                Write::RemoveDoc { doc } => {
+                    self.chunks.remove(doc);
+                    self.summaries.remove(doc);
+                    self.sync_states.remove(doc);
                 }
             }
         }

@@ -19,6 +19,7 @@ use super::link::{self, Kind, Link, Remote};
 use super::wire::{self, Limits, Message, PROTOCOL_V1, PeerId, PeerMetadata, WireError};
 use super::{DocSlot, DocSyncError, Docs};
 use crate::doc::DocumentId;
+use crate::write::Refusal;
 use automerge::Automerge;
 use chrono::{DateTime, TimeDelta, Utc};
 use std::collections::BTreeMap;
@@ -90,12 +91,30 @@ pub struct ClientOutput {
     pub synced: Vec<DocumentId>,
     /// Documents the server does not have or will not share (or that got no answer in time).
     pub unavailable: Vec<DocumentId>,
+    /// Writes the relay refused (it put its copy back): the host puts its copy back too and
+    /// keeps what may stand (the replica does), then syncs the document again. The link's sync
+    /// state for the document starts over (stored with `sync_states`).
+    pub refused: Vec<RefusedWrite>,
     /// The server's peer id, when `peer` arrived.
     pub connected: Option<PeerId>,
     /// The connection is over: close the socket, then call [`Client::disconnected`].
     pub close: bool,
     /// What went wrong.
     pub errors: Vec<ClientError>,
+}
+
+/// A write the relay refused: an `error` naming the document.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RefusedWrite {
+    /// The document.
+    pub doc: DocumentId,
+    /// Why, as the relay's write model said it (absent from relays that do not send it).
+    pub refusal: Option<Refusal>,
+    /// The heads both sides shared before the refused write: what the relay's copy holds of
+    /// this device's.
+    pub shared: Vec<automerge::ChangeHash>,
+    /// The relay's message, in English.
+    pub message: String,
 }
 
 fn push_unique(list: &mut Vec<DocumentId>, id: DocumentId) {
@@ -348,6 +367,28 @@ impl Client {
                         self.start(id, docs, now, &mut out);
                     }
                 }
+            }
+            Message::Error {
+                message,
+                document_id: Some(doc),
+                refusal,
+                ..
+            } => {
+                // One write refused; the connection goes on. The relay dropped its sync state
+                // for the document: so does this side.
+                let state = self.entry(doc);
+                let shared = state.link.shared_heads();
+                state.link = Link::new();
+                state.in_sync = false;
+                if let Some(encoded) = state.link.take_state() {
+                    out.sync_states.push((doc, encoded));
+                }
+                out.refused.push(RefusedWrite {
+                    doc,
+                    refusal: refusal.and_then(|json| serde_json::from_str(&json).ok()),
+                    shared,
+                    message,
+                });
             }
             Message::Error { message, .. } => {
                 out.errors.push(ClientError::Server(message));

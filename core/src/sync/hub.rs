@@ -15,13 +15,21 @@
 //! Access: [`Access::None`] is answered with `doc-unavailable`, byte for byte as for a
 //! document the hub does not hold, before the document is even looked up. With
 //! [`Access::Read`] the peer receives changes but automerge ignores its own (its sync state is
-//! read-only, which also tells the peer to stop sending them).
+//! read-only, which also tells the peer to stop sending them); the peer is told with an `error`
+//! naming the document ([`Policy::read_only`]), so that it drops its local changes.
+//!
+//! Writes: after a peer's message changed a document, [`Policy::admit`] judges the changes
+//! (the write model). A refusal puts the document back as it was before the message (or
+//! forgets a document the message created), drops the peer's sync state for it, and answers
+//! with an `error` naming the document and the refusal; nothing is persisted or forwarded.
 
 use super::link::{self, Link, Remote};
 use super::wire::{self, Limits, Message, PROTOCOL_V1, PeerId, PeerMetadata, WireError};
 use super::{DocSlot, DocSyncError, Docs};
 use crate::doc::DocumentId;
-use automerge::Automerge;
+use crate::ids::MemberId;
+use crate::write::Refusal;
+use automerge::{Automerge, ChangeHash};
 use chrono::{DateTime, TimeDelta, Utc};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -45,6 +53,25 @@ pub enum Access {
 pub trait Policy {
     /// The access of a connection to a document.
     fn access(&self, conn: ConnId, peer: &PeerId, doc: &DocumentId) -> Access;
+
+    /// Judges the changes a message from `conn` applied to `doc_id` (`doc` now; `before` its
+    /// heads before them, empty for a document the message created). Accepts by default.
+    fn admit(
+        &self,
+        _conn: ConnId,
+        _doc_id: &DocumentId,
+        _doc: &Automerge,
+        _before: &[ChangeHash],
+    ) -> Result<(), Refusal> {
+        Ok(())
+    }
+
+    /// What to tell a connection whose changes to a read-only document were ignored.
+    fn read_only(&self, _conn: ConnId, peer: &PeerId, _doc: &DocumentId) -> Refusal {
+        Refusal::ReadOnly {
+            writer: MemberId::from(peer.as_str()),
+        }
+    }
 }
 
 /// Tunables of a hub.
@@ -111,6 +138,8 @@ pub struct HubOutput {
     pub need_load: Vec<DocumentId>,
     /// What went wrong, per connection.
     pub errors: Vec<(ConnId, HubError)>,
+    /// Writes refused (rolled back and answered with an `error`), per connection.
+    pub refused: Vec<(ConnId, DocumentId, Refusal)>,
 }
 
 #[derive(Debug)]
@@ -412,6 +441,8 @@ impl Hub {
                     sender_id: Some(self.peer_id.clone()),
                     target_id: Some(sender_id),
                     message: "unsupported protocol version".into(),
+                    document_id: None,
+                    refusal: None,
                 }),
             ));
             out.errors.push((
@@ -486,8 +517,25 @@ impl Hub {
                 sender_id: Some(self.peer_id.clone()),
                 target_id: self.peer_of(conn).cloned(),
                 message: message.to_owned(),
+                document_id: None,
+                refusal: None,
             }),
         ));
+    }
+
+    /// Tells a connection its write to `doc` was refused, and why.
+    fn refuse(&self, conn: ConnId, doc: DocumentId, refusal: Refusal, out: &mut HubOutput) {
+        out.frames.push((
+            conn,
+            wire::encode(&Message::Error {
+                sender_id: Some(self.peer_id.clone()),
+                target_id: self.peer_of(conn).cloned(),
+                message: format!("write to {doc} refused: {refusal}"),
+                document_id: Some(doc),
+                refusal: serde_json::to_string(&refusal).ok(),
+            }),
+        ));
+        out.refused.push((conn, doc, refusal));
     }
 
     fn link_mut(&mut self, conn: ConnId, doc: &DocumentId) -> Option<&mut Link> {
@@ -537,6 +585,7 @@ impl Hub {
             self.unavailable(conn, peer, doc_id, out);
             return;
         }
+        let mut created = false;
         let doc = match docs.get(&doc_id) {
             DocSlot::Loaded(doc) => doc,
             DocSlot::NotLoaded => {
@@ -544,6 +593,7 @@ impl Hub {
                 return;
             }
             DocSlot::Absent => {
+                created = true;
                 // A new document (a lead created offline) is taken from a peer that may write
                 // it; a `request` or a read-only peer gets `doc-unavailable`.
                 let created =
@@ -567,6 +617,34 @@ impl Hub {
         };
         let link = connection.links.entry(doc_id).or_insert_with(Link::new);
         let received = link.receive(doc, &data, request, access == Access::Read);
+        if received.ignored_changes {
+            let refusal = policy.read_only(conn, peer, &doc_id);
+            self.refuse(conn, doc_id, refusal, out);
+        }
+        if let Some(before) = &received.changed_from
+            && let Err(refusal) = policy.admit(conn, &doc_id, doc, before)
+        {
+            // Back to the state before this message: nothing is persisted or forwarded.
+            if created {
+                docs.discard(&doc_id);
+            } else {
+                let actor = doc.get_actor().clone();
+                match doc.fork_at(before) {
+                    Ok(restored) => *doc = restored.with_actor(actor),
+                    Err(e) => out.errors.push((
+                        conn,
+                        DocSyncError::BadSyncMessage {
+                            doc: doc_id,
+                            reason: format!("cannot roll back a refused write: {e}"),
+                        }
+                        .into(),
+                    )),
+                }
+            }
+            self.unlink(conn, &doc_id);
+            self.refuse(conn, doc_id, refusal, out);
+            return;
+        }
         if let Some(reason) = received.error {
             out.errors.push((
                 conn,
@@ -706,7 +784,8 @@ impl Hub {
         }
     }
 
-    /// Gossips an ephemeral message to the other connections syncing the document, once per
+    /// Gossips an ephemeral message to the other connections syncing the document as sent by
+    /// the connection's authenticated peer (never the `senderId` it wrote), once per
     /// (sender, session, count), and only between connections that may read it.
     fn on_ephemeral<P: Policy + ?Sized>(
         &mut self,
@@ -717,7 +796,6 @@ impl Hub {
         out: &mut HubOutput,
     ) {
         let Message::Ephemeral {
-            sender_id,
             document_id,
             count,
             session_id,
@@ -733,7 +811,7 @@ impl Hub {
         let Some(connection) = self.conns.get_mut(&conn) else {
             return;
         };
-        let key = (sender_id.clone(), session_id.clone());
+        let key = (peer.clone(), session_id.clone());
         if connection
             .ephemeral_seen
             .get(&key)
@@ -760,7 +838,8 @@ impl Hub {
             out.frames.push((
                 other,
                 wire::encode(&Message::Ephemeral {
-                    sender_id: sender_id.clone(),
+                    // The authenticated peer, never the id the sender wrote in the message.
+                    sender_id: peer.clone(),
                     target_id: target,
                     document_id,
                     count,

@@ -3,7 +3,7 @@
 //! "in sync" (automerge-repo's `DocSynchronizer.ts` decides the same way).
 
 use automerge::sync::{self, SyncDoc};
-use automerge::{Automerge, ChangeHash};
+use automerge::{Automerge, ChangeHash, ReadDoc};
 
 /// What we know of the peer's copy of the document (`PeerDocumentStatus` in automerge-repo).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -32,6 +32,8 @@ pub(crate) struct Received {
     pub(crate) changed_from: Option<Vec<ChangeHash>>,
     /// Why the message was (partly) rejected.
     pub(crate) error: Option<String>,
+    /// The message carried changes that a read-only link did not apply.
+    pub(crate) ignored_changes: bool,
 }
 
 #[derive(Debug)]
@@ -99,6 +101,7 @@ impl Link {
                 return Received {
                     changed_from: None,
                     error: Some(error),
+                    ignored_changes: false,
                 };
             }
         };
@@ -109,6 +112,14 @@ impl Link {
             self.remote = Remote::Has;
         }
         self.state.set_read_only(read_only);
+        // A read-only link never takes the peer's changes, and automerge stops sending them
+        // once it knows; heads the peer holds that this side lacks are such changes too.
+        let ignored_changes = read_only
+            && (!message.changes.is_empty()
+                || message
+                    .heads
+                    .iter()
+                    .any(|h| doc.get_change_by_hash(h).is_none()));
         let needed = message.need.clone();
         let before = doc.get_heads();
         let error = doc
@@ -126,6 +137,7 @@ impl Link {
         Received {
             changed_from,
             error,
+            ignored_changes,
         }
     }
 
@@ -221,6 +233,11 @@ impl Link {
     }
 
     /// The encoded state, when it differs from what the host last received.
+    /// The heads both sides are known to share.
+    pub(crate) fn shared_heads(&self) -> Vec<ChangeHash> {
+        self.state.shared_heads.clone()
+    }
+
     pub(crate) fn take_state(&mut self) -> Option<Vec<u8>> {
         let encoded = self.state.encode();
         if encoded == self.saved {

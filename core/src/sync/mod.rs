@@ -92,4 +92,8 @@ pub trait Docs {
     /// actor id; `None` if the host will not hold it. Called only for [`DocSlot::Absent`]
     /// documents; the host stores the document once it has changes (the output's `changed`).
     fn create(&mut self, id: &DocumentId) -> Option<&mut Automerge>;
+
+    /// Forgets a document [`Docs::create`] made whose first changes were refused (the hub's
+    /// write gate, [`hub::Policy::admit`]): it never existed.
+    fn discard(&mut self, _id: &DocumentId) {}
 }

@@ -119,7 +119,10 @@ pub enum Message {
         /// The peer leaving.
         sender_id: PeerId,
     },
-    /// `error`: the sender closes the connection after it.
+    /// `error`: without a document, the sender closes the connection after it. Fieldbook's
+    /// relay also sends one naming a document whose write it refused (`documentId`, and the
+    /// refusal as JSON in `refusal`); the connection goes on. The published JS client logs an
+    /// `error` message and ignores it.
     Error {
         /// `senderId` (the JS server sends it, samod does not).
         sender_id: Option<PeerId>,
@@ -127,6 +130,10 @@ pub enum Message {
         target_id: Option<PeerId>,
         /// `message`.
         message: String,
+        /// `documentId`: the document whose write was refused (Fieldbook's relay).
+        document_id: Option<DocumentId>,
+        /// `refusal`: why, as the JSON of the core's `write::Refusal` (Fieldbook's relay).
+        refusal: Option<String>,
     },
     /// `request`: a sync message from a peer that does not have the document.
     Request {
@@ -428,8 +435,14 @@ impl Serialize for Message {
                 sender_id,
                 target_id,
                 message,
+                document_id,
+                refusal,
             } => {
-                let n = 2 + optional(sender_id.is_some()) + optional(target_id.is_some());
+                let n = 2
+                    + optional(sender_id.is_some())
+                    + optional(target_id.is_some())
+                    + optional(document_id.is_some())
+                    + optional(refusal.is_some());
                 let mut map = serializer.serialize_map(Some(n))?;
                 map.serialize_entry("type", "error")?;
                 if let Some(sender_id) = sender_id {
@@ -438,6 +451,12 @@ impl Serialize for Message {
                 map.serialize_entry("message", message)?;
                 if let Some(target_id) = target_id {
                     map.serialize_entry("targetId", target_id.as_str())?;
+                }
+                if let Some(document_id) = document_id {
+                    map.serialize_entry("documentId", &document_id.to_string())?;
+                }
+                if let Some(refusal) = refusal {
+                    map.serialize_entry("refusal", refusal)?;
                 }
                 map.end()
             }
@@ -551,6 +570,7 @@ struct Raw {
     #[serde(alias = "metadata")]
     peer_metadata: Option<RawMetadata>,
     message: Option<String>,
+    refusal: Option<String>,
     count: Option<JsInteger>,
     session_id: Option<String>,
     add: Option<Strings>,
@@ -621,6 +641,11 @@ impl Raw {
                 sender_id: self.sender_id.map(PeerId),
                 target_id: self.target_id.map(PeerId),
                 message: self.message.ok_or_else(|| missing("message"))?,
+                document_id: self
+                    .document_id
+                    .map(RawDocumentId::into_document_id)
+                    .transpose()?,
+                refusal: self.refusal,
             },
             "request" | "sync" => {
                 let sender_id = peer(self.sender_id, "senderId")?;
@@ -961,6 +986,8 @@ mod tests {
                 sender_id: Some("server".into()),
                 target_id: Some("peer-abc".into()),
                 message: "unsupported protocol version".into(),
+                document_id: None,
+                refusal: None,
             }
         );
     }
@@ -1226,6 +1253,15 @@ mod tests {
                 sender_id: None,
                 target_id: None,
                 message: "no".into(),
+                document_id: None,
+                refusal: None,
+            },
+            Message::Error {
+                sender_id: Some("relay".into()),
+                target_id: Some("c".into()),
+                message: "refused".into(),
+                document_id: Some(doc_id()),
+                refusal: Some(r#"{"code":"no_created_event"}"#.into()),
             },
             Message::Request {
                 sender_id: "c".into(),

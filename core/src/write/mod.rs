@@ -42,11 +42,11 @@ use crate::ids::{EventId, MemberId};
 use crate::lead::EventKind;
 use crate::playbook::Reassignment;
 use crate::team::{Role, Team};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Why a write is refused: a code with its parameters (`code` in JSON, for the app to
 /// translate) and an English message ([`std::fmt::Display`]).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, thiserror::Error)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(tag = "code", rename_all = "snake_case")]
 pub enum Refusal {
@@ -214,7 +214,7 @@ pub enum Refusal {
 }
 
 /// Why a member may not own leads.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum OwnerProblem {

@@ -158,12 +158,7 @@ fn change_writes(
     writes
 }
 
-/// A document's heads as sorted hex.
-pub fn sorted_heads(doc: &Automerge) -> Vec<String> {
-    let mut heads = doc.get_heads();
-    heads.sort_unstable();
-    doc::heads_to_hex(&heads)
-}
+pub use fieldbook_core::relay::sorted_heads;
 
 /// Creates team `id` with no members and the default playbook (or `playbook`).
 pub fn create_team(

@@ -39,9 +39,13 @@ pub enum Denial {
     SendQueueFull,
     /// A change to the team document the member may not make.
     TeamWriteRefused,
+    /// A change to a lead the write model refused (history, owner, unknown kinds…).
+    LeadWriteRefused,
+    /// Changes sent to a document that is read-only for the member.
+    ReadOnlyWrite,
 }
 
-const DENIALS: [(Denial, &str); 15] = [
+const DENIALS: [(Denial, &str); 17] = [
     (Denial::TokenMissing, "token_missing"),
     (Denial::TokenMalformed, "token_malformed"),
     (Denial::TokenForged, "token_forged"),
@@ -57,6 +61,8 @@ const DENIALS: [(Denial, &str); 15] = [
     (Denial::PeerIdTaken, "peer_id_taken"),
     (Denial::SendQueueFull, "send_queue_full"),
     (Denial::TeamWriteRefused, "team_write_refused"),
+    (Denial::LeadWriteRefused, "lead_write_refused"),
+    (Denial::ReadOnlyWrite, "read_only_write"),
 ];
 
 /// Upper bounds (seconds) of the engine latency histogram.

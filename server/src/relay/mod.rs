@@ -2,18 +2,16 @@
 //!
 //! - [`serve`]: HTTP (axum): token check at the WebSocket upgrade, per-connection limits,
 //!   `/healthz`, `/readyz`, `/metrics`, the web app's files.
-//! - [`engine`]: one thread owning the core's sync `Hub`, the documents in memory, access
-//!   state and storage; persists each batch before it acknowledges or forwards; writes the
-//!   members' index documents.
-//! - [`access`]: who may see which document (the hub's `Policy`), from the team document and
-//!   each lead's owner.
+//! - [`engine`]: the host of the core's sans-IO relay (`fieldbook_core::relay`: the sync hub,
+//!   access, the write model's judgement of every write, index documents): one thread owning
+//!   it and the store's write connection, the clock and the metrics; persists each batch before
+//!   it acknowledges or forwards.
 //! - [`store`]: storage behind the [`store::RelayStore`] trait; SQLite by default.
 //! - [`token`]: tokens the relay signs (HMAC-SHA256).
 //! - [`admin`]: the admin commands (`fieldbook team|member|token`) on a store; [`demo`] the
 //!   demo team.
 //! - [`metrics`]: Prometheus text.
 
-pub mod access;
 pub mod admin;
 pub mod demo;
 pub mod engine;

@@ -99,6 +99,8 @@ impl App {
             sender_id: Some(self.peer.clone()),
             target_id: None,
             message: message.to_owned(),
+            document_id: None,
+            refusal: None,
         })
     }
 }

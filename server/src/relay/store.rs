@@ -19,13 +19,10 @@
 use crate::chunks;
 use fieldbook_core::doc::DocumentId;
 use fieldbook_core::ids::{MemberId, TeamId};
+pub use fieldbook_core::relay::{COMPACT_AFTER_CHUNKS, DocRecord, StoredKind};
 use fieldbook_core::team::Role;
 use rusqlite::{Connection, OptionalExtension, params};
 use std::path::Path;
-use std::str::FromStr;
-
-/// Incremental chunks a document collects before the engine compacts it into one save.
-pub const COMPACT_AFTER_CHUNKS: u32 = 32;
 
 /// The name of the SQLite file inside the data directory.
 pub const DB_FILE: &str = "relay.sqlite";
@@ -52,60 +49,6 @@ pub enum StoreError {
         /// Why.
         source: std::io::Error,
     },
-}
-
-/// What kind of document a record describes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum StoredKind {
-    /// A team document.
-    Team,
-    /// A member's index document (written by the relay only).
-    Index,
-    /// A lead document.
-    Lead,
-}
-
-impl StoredKind {
-    /// The stored name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            StoredKind::Team => "team",
-            StoredKind::Index => "index",
-            StoredKind::Lead => "lead",
-        }
-    }
-}
-
-impl FromStr for StoredKind {
-    type Err = StoreError;
-    fn from_str(s: &str) -> Result<Self, StoreError> {
-        match s {
-            "team" => Ok(StoredKind::Team),
-            "index" => Ok(StoredKind::Index),
-            "lead" => Ok(StoredKind::Lead),
-            other => Err(StoreError::Corrupt {
-                what: "document kind",
-                value: other.to_owned(),
-            }),
-        }
-    }
-}
-
-/// What the relay knows about a stored document without loading it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct DocRecord {
-    /// The document.
-    pub id: DocumentId,
-    /// The team it belongs to.
-    pub team: TeamId,
-    /// Team, index or lead.
-    pub kind: StoredKind,
-    /// A lead's owner, an index document's member; `None` for a team document.
-    pub member: Option<MemberId>,
-    /// The relay's heads of the document (hex, sorted).
-    pub heads: Vec<String>,
-    /// Chunks stored since the last compaction.
-    pub chunks: u32,
 }
 
 /// A token the relay issued.
@@ -155,8 +98,27 @@ pub enum StoreWrite {
     },
     /// Inserts or replaces a document's record.
     PutRecord(DocRecord),
+    /// Moves a document's chunks and record to another id.
+    MoveDoc {
+        /// The old id.
+        from: DocumentId,
+        /// The new id.
+        to: DocumentId,
+    },
     /// Records a notice for serving relays (admin commands only).
     Notice(Notice),
+}
+
+impl From<fieldbook_core::relay::StoreWrite> for StoreWrite {
+    fn from(write: fieldbook_core::relay::StoreWrite) -> Self {
+        use fieldbook_core::relay::StoreWrite as Core;
+        match write {
+            Core::ReplaceDoc { doc, bytes } => StoreWrite::ReplaceDoc { doc, bytes },
+            Core::AppendChunk { doc, bytes } => StoreWrite::AppendChunk { doc, bytes },
+            Core::PutRecord(record) => StoreWrite::PutRecord(record),
+            Core::MoveDoc { from, to } => StoreWrite::MoveDoc { from, to },
+        }
+    }
 }
 
 /// The relay's storage. Every method may block (the engine calls it from its own thread).
@@ -291,7 +253,13 @@ fn to_record(cols: [Option<String>; 5], chunks: i64) -> Result<DocRecord, StoreE
     Ok(DocRecord {
         id: parse_id(id.unwrap_or_default())?,
         team: TeamId(team.unwrap_or_default()),
-        kind: kind.unwrap_or_default().parse()?,
+        kind: {
+            let kind = kind.unwrap_or_default();
+            StoredKind::parse(&kind).ok_or(StoreError::Corrupt {
+                what: "document kind",
+                value: kind,
+            })?
+        },
         member: member.map(MemberId),
         heads: heads
             .unwrap_or_default()
@@ -352,6 +320,12 @@ impl RelayStore for SqliteStore {
                         record.heads.join(" "),
                         record.chunks,
                     ])?;
+                }
+                StoreWrite::MoveDoc { from, to } => {
+                    tx.prepare_cached("UPDATE chunks SET doc = ?2 WHERE doc = ?1")?
+                        .execute(params![from.to_string(), to.to_string()])?;
+                    tx.prepare_cached("UPDATE docs SET id = ?2 WHERE id = ?1")?
+                        .execute(params![from.to_string(), to.to_string()])?;
                 }
                 StoreWrite::Notice(notice) => {
                     let (kind, subject) = match notice {

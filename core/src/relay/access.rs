@@ -1,6 +1,6 @@
-//! Who may see which document (SPEC §5), as the core's [`Policy`]: computed from the team
-//! document (roles, each rep's manager) and each lead's owner, both kept up to date by the
-//! engine as changes arrive, so a reassignment moves access at once.
+//! Who may see which document (SPEC §5) and whether a write stands, as the hub's [`Policy`]:
+//! computed from the team documents (roles, each rep's manager) and each lead's owner, kept up
+//! to date by the relay core as changes arrive, so a reassignment moves access at once.
 //!
 //! | document | rep | manager | admin |
 //! |---|---|---|---|
@@ -12,48 +12,20 @@
 //! | anything of another team, another member's index | — | — | — |
 //!
 //! A member no longer in the team document sees nothing. A document the relay has never
-//! stored is [`Access::ReadWrite`] so that the hub can take a lead created offline; the engine
-//! then checks the created document ([`Acl::check_new_lead`]) before it is stored or
-//! acknowledged.
+//! stored is [`Access::ReadWrite`] so that the hub can take a lead created offline; the write
+//! model judges it ([`Policy::admit`]) before anything is stored or acknowledged. Every write a
+//! connection makes is judged by [`crate::write`] with the owners' lead counts against the
+//! documents-per-member limit; what it accepts is queued for the relay core ([`Admitted`]).
 
-use fieldbook_core::doc::DocumentId;
-use fieldbook_core::ids::{MemberId, TeamId};
-use fieldbook_core::sync::hub::{Access, ConnId, Policy};
-use fieldbook_core::sync::wire::PeerId;
-use fieldbook_core::team::{Role, Team};
-use std::cell::Cell;
-use std::collections::{HashMap, HashSet};
-
-/// Why a new lead document is refused.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-pub enum NewLeadRefusal {
-    /// The document is not a lead document (or does not decode).
-    #[error("not a lead document: {0}")]
-    NotALead(String),
-    /// The lead's owner is not a member of the creator's team.
-    #[error("owner {0} is not a member of the team")]
-    OwnerNotInTeam(MemberId),
-    /// The creator may not create leads for that owner.
-    #[error("{creator} ({role:?}) may not create a lead owned by {owner}")]
-    NotTheirs {
-        /// Who sent it.
-        creator: MemberId,
-        /// Their role.
-        role: Role,
-        /// The lead's owner.
-        owner: MemberId,
-    },
-    /// The owner has reached the documents-per-member limit.
-    #[error("{owner} already owns {count} leads (limit {limit})")]
-    TooManyDocuments {
-        /// The owner.
-        owner: MemberId,
-        /// Leads owned.
-        count: usize,
-        /// The limit.
-        limit: usize,
-    },
-}
+use crate::doc::DocumentId;
+use crate::ids::{MemberId, TeamId};
+use crate::sync::hub::{Access, ConnId, Policy};
+use crate::sync::wire::PeerId;
+use crate::team::{Role, Team};
+use crate::write::{self, Limits, Refusal};
+use automerge::{Automerge, ChangeHash};
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
 
 /// A member's role and manager, as the team document says.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -62,12 +34,39 @@ struct Standing {
     manager: Option<MemberId>,
 }
 
+/// A write the model accepted, for the relay core to record.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Admitted {
+    /// A new lead of `team` owned by `owner`, created by `by`.
+    NewLead {
+        /// The document.
+        doc: DocumentId,
+        /// Its team.
+        team: TeamId,
+        /// Its owner.
+        owner: MemberId,
+        /// Its creator.
+        by: MemberId,
+    },
+    /// A lead's owner changed.
+    Owner {
+        /// The document.
+        doc: DocumentId,
+        /// The new owner.
+        owner: MemberId,
+    },
+    /// A team document changed.
+    Team {
+        /// The document.
+        doc: DocumentId,
+    },
+}
+
 /// The relay's access state.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Acl {
     teams: HashMap<TeamId, (DocumentId, Team)>,
-    /// Each team's members by id (a team's member list is searched linearly, and access is
-    /// asked for every frame and every index entry).
+    /// Each team's members by id (access is asked for every frame and every index entry).
     standings: HashMap<TeamId, HashMap<MemberId, Standing>>,
     /// Each team's admins (they see every lead of the team).
     admins: HashMap<TeamId, Vec<MemberId>>,
@@ -78,13 +77,33 @@ pub struct Acl {
     leads: HashMap<DocumentId, (TeamId, MemberId)>,
     owned: HashMap<(TeamId, MemberId), usize>,
     conns: HashMap<ConnId, (TeamId, MemberId)>,
-    /// New documents refused on a connection: they stay missing for it.
-    refused: HashSet<(ConnId, DocumentId)>,
+    /// Leads one member may own.
+    max_docs_per_member: usize,
+    /// Writes accepted since the relay core last took them.
+    admitted: RefCell<Vec<Admitted>>,
     /// Checks answered [`Access::None`] (a metric).
     denied: Cell<u64>,
 }
 
 impl Acl {
+    /// An empty state with the documents-per-member limit.
+    pub fn new(max_docs_per_member: usize) -> Self {
+        Self {
+            teams: HashMap::new(),
+            standings: HashMap::new(),
+            admins: HashMap::new(),
+            former_viewers: HashMap::new(),
+            team_docs: HashMap::new(),
+            index_docs: HashMap::new(),
+            leads: HashMap::new(),
+            owned: HashMap::new(),
+            conns: HashMap::new(),
+            max_docs_per_member,
+            admitted: RefCell::new(Vec::new()),
+            denied: Cell::new(0),
+        }
+    }
+
     /// Sets (or replaces) a team read from its document.
     pub fn set_team(&mut self, doc: DocumentId, team: Team) {
         self.team_docs.insert(doc, team.id.clone());
@@ -162,6 +181,14 @@ impl Acl {
         None
     }
 
+    /// How many leads `member` of `team` owns.
+    pub fn owned(&self, team: &TeamId, member: &MemberId) -> usize {
+        self.owned
+            .get(&(team.clone(), member.clone()))
+            .copied()
+            .unwrap_or(0)
+    }
+
     fn standing(&self, team: &TeamId, member: &MemberId) -> Option<&Standing> {
         self.standings.get(team)?.get(member)
     }
@@ -206,12 +233,6 @@ impl Acl {
     /// Forgets a connection.
     pub fn disconnect(&mut self, conn: ConnId) {
         self.conns.remove(&conn);
-        self.refused.retain(|(c, _)| *c != conn);
-    }
-
-    /// Makes a refused new document missing for a connection.
-    pub fn refuse(&mut self, conn: ConnId, doc: DocumentId) {
-        self.refused.insert((conn, doc));
     }
 
     /// The member a connection authenticated as.
@@ -222,6 +243,11 @@ impl Acl {
     /// How many access checks answered `None` so far.
     pub fn denied(&self) -> u64 {
         self.denied.get()
+    }
+
+    /// The writes accepted since the last call.
+    pub fn take_admitted(&mut self) -> Vec<Admitted> {
+        std::mem::take(self.admitted.get_mut())
     }
 
     /// What member `member` of team `team` may do with `doc`.
@@ -263,63 +289,63 @@ impl Acl {
                     Access::None
                 }
             }
-            // Never stored: a lead created offline, checked once its changes are applied.
+            // Never stored: a lead created offline, judged once its changes are applied.
             None => Access::ReadWrite,
         }
     }
 
-    /// Whether a connection's member may create a lead owned by `owner` (and the owner has
-    /// room for one more).
-    pub fn check_new_lead(
+    fn judge(
         &self,
         conn: ConnId,
-        owner: &MemberId,
-        limit: usize,
-    ) -> Result<(), NewLeadRefusal> {
-        let Some((team, creator)) = self.conns.get(&conn) else {
-            return Err(NewLeadRefusal::NotALead("connection closed".into()));
+        doc_id: &DocumentId,
+        doc: &Automerge,
+        before: &[ChangeHash],
+    ) -> Result<Admitted, Refusal> {
+        let Some((team_id, writer)) = self.conns.get(&conn) else {
+            return Err(Refusal::NotAMember {
+                writer: MemberId::from("(closed connection)"),
+            });
         };
-        let Some((_, t)) = self.teams.get(team) else {
-            return Err(NewLeadRefusal::OwnerNotInTeam(owner.clone()));
-        };
-        let Some(role) = t.member(creator).map(|m| m.role) else {
-            return Err(NewLeadRefusal::OwnerNotInTeam(creator.clone()));
-        };
-        if t.member(owner).is_none() {
-            return Err(NewLeadRefusal::OwnerNotInTeam(owner.clone()));
+        let team = self.team(team_id).ok_or_else(|| Refusal::NotAMember {
+            writer: writer.clone(),
+        })?;
+        let owned = |m: &MemberId| self.owned(team_id, m);
+        let limits = Limits::new(self.max_docs_per_member, &owned);
+        if self.team_docs.get(doc_id) == Some(team_id) {
+            write::team::judge_change(team, writer, &limits, doc)?;
+            return Ok(Admitted::Team { doc: *doc_id });
         }
-        let allowed = match role {
-            Role::Rep => owner == creator,
-            Role::Manager => owner == creator || t.manager_of(owner) == Some(creator),
-            Role::Admin => true,
-        };
-        if !allowed {
-            return Err(NewLeadRefusal::NotTheirs {
-                creator: creator.clone(),
-                role,
-                owner: owner.clone(),
+        if self.index_docs.contains_key(doc_id) {
+            return Err(Refusal::ReadOnly {
+                writer: writer.clone(),
             });
         }
-        let count = self
-            .owned
-            .get(&(team.clone(), owner.clone()))
-            .copied()
-            .unwrap_or(0);
-        if count >= limit {
-            return Err(NewLeadRefusal::TooManyDocuments {
-                owner: owner.clone(),
-                count,
-                limit,
-            });
+        match self.leads.get(doc_id) {
+            Some((_, owner)) => {
+                let accepted =
+                    write::lead::judge_change(team, writer, &limits, Some(owner), doc, before)?;
+                Ok(Admitted::Owner {
+                    doc: *doc_id,
+                    owner: accepted.facts.owner,
+                })
+            }
+            None => {
+                write::check_not_reserved(doc_id)?;
+                let accepted = write::lead::judge_change(team, writer, &limits, None, doc, &[])?;
+                Ok(Admitted::NewLead {
+                    doc: *doc_id,
+                    team: team_id.clone(),
+                    owner: accepted.facts.owner,
+                    by: writer.clone(),
+                })
+            }
         }
-        Ok(())
     }
 }
 
 impl Policy for Acl {
     fn access(&self, conn: ConnId, _peer: &PeerId, doc: &DocumentId) -> Access {
         let access = match self.conns.get(&conn) {
-            Some(_) if self.refused.contains(&(conn, *doc)) => Access::None,
             Some((team, member)) => self.member_access(team, member, doc),
             None => Access::None,
         };
@@ -328,13 +354,35 @@ impl Policy for Acl {
         }
         access
     }
+
+    fn admit(
+        &self,
+        conn: ConnId,
+        doc_id: &DocumentId,
+        doc: &Automerge,
+        before: &[ChangeHash],
+    ) -> Result<(), Refusal> {
+        let admitted = self.judge(conn, doc_id, doc, before)?;
+        self.admitted.borrow_mut().push(admitted);
+        Ok(())
+    }
+
+    fn read_only(&self, conn: ConnId, peer: &PeerId, _doc: &DocumentId) -> Refusal {
+        let writer = match self.conns.get(&conn) {
+            Some((_, member)) => member.clone(),
+            None => MemberId::from(peer.as_str()),
+        };
+        Refusal::ReadOnly { writer }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use fieldbook_core::playbook::Playbook;
-    use fieldbook_core::team::Member;
+    use crate::playbook::Playbook;
+    use crate::team::Member;
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
 
     fn member(id: &str, role: Role, manager: Option<&str>) -> Member {
         Member {
@@ -349,11 +397,11 @@ mod tests {
     }
 
     fn doc(n: u8) -> DocumentId {
-        DocumentId::from_bytes([n; 16])
+        DocumentId::from_random([n; 16])
     }
 
     fn acl() -> Acl {
-        let mut acl = Acl::default();
+        let mut acl = Acl::new(100);
         let team = Team {
             id: "t".into(),
             name: "T".into(),
@@ -432,16 +480,8 @@ mod tests {
             acl.member_access(&t, &"m2".into(), &doc(20)),
             Access::ReadWrite
         );
-        acl.connect(ConnId(1), t.clone(), "r3".into());
-        assert_eq!(
-            acl.check_new_lead(ConnId(1), &"r3".into(), 2),
-            Err(NewLeadRefusal::TooManyDocuments {
-                owner: "r3".into(),
-                count: 2,
-                limit: 2
-            })
-        );
-        assert_eq!(acl.check_new_lead(ConnId(1), &"r3".into(), 3), Ok(()));
+        assert_eq!(acl.owned(&t, &"r3".into()), 2);
+        assert_eq!(acl.owned(&t, &"r1".into()), 0);
     }
 
     #[test]
@@ -472,33 +512,16 @@ mod tests {
     }
 
     #[test]
-    fn new_leads_only_for_oneself_or_ones_reps() {
+    fn connections_see_what_their_member_sees() {
         let mut acl = acl();
         let t = TeamId::from("t");
-        for (conn, m) in [(1, "r1"), (2, "m1"), (3, "adm")] {
-            acl.connect(ConnId(conn), t.clone(), m.into());
-        }
-        let check = |conn: u64, owner: &str| acl.check_new_lead(ConnId(conn), &owner.into(), 100);
-        assert_eq!(check(1, "r1"), Ok(()));
-        assert!(matches!(
-            check(1, "r2"),
-            Err(NewLeadRefusal::NotTheirs { .. })
-        ));
-        assert_eq!(check(2, "r2"), Ok(()));
-        assert!(matches!(
-            check(2, "r3"),
-            Err(NewLeadRefusal::NotTheirs { .. })
-        ));
-        assert_eq!(check(3, "r3"), Ok(()));
-        assert_eq!(
-            check(3, "ghost"),
-            Err(NewLeadRefusal::OwnerNotInTeam("ghost".into()))
-        );
-        acl.refuse(ConnId(1), doc(99));
+        acl.connect(ConnId(1), t.clone(), "r1".into());
         let peer = PeerId::new("p");
-        assert_eq!(acl.access(ConnId(1), &peer, &doc(99)), Access::None);
-        assert_eq!(acl.access(ConnId(3), &peer, &doc(99)), Access::ReadWrite);
+        assert_eq!(acl.access(ConnId(1), &peer, &doc(20)), Access::ReadWrite);
+        assert_eq!(acl.access(ConnId(1), &peer, &doc(21)), Access::None);
         assert_eq!(acl.access(ConnId(7), &peer, &doc(20)), Access::None);
         assert_eq!(acl.denied(), 2);
+        acl.disconnect(ConnId(1));
+        assert_eq!(acl.access(ConnId(1), &peer, &doc(20)), Access::None);
     }
 }
