@@ -232,6 +232,64 @@ fn a_lead_created_offline_reaches_the_manager() {
     assert_eq!(lead.id.as_str(), id.to_string());
 }
 
+/// A relay restored from a backup taken before the devices' last changes: a changed lead and a
+/// new one were acknowledged by the relay, then lost. The devices hold index changes the
+/// restored relay lacks, and their index still shows the lost heads as the relay's, so they
+/// re-sync every document (`check_relay_lost_data`); a fresh device then gets it all.
+#[test]
+fn a_relay_restored_from_a_backup_gets_back_what_the_devices_hold() {
+    use fieldbook_core::sync::hub::Hub;
+    use fieldbook_core::sync::wire::{PeerId, PeerMetadata};
+    let (mut net, ids, yossi, dana) = synced_pair();
+    let yossis = owned_by(&net, &ids, "r-yossi");
+    let backup = (net.relay.docs.docs.clone(), net.relay.policy.owners.clone());
+    apply(
+        &mut net,
+        yossi,
+        yossis[0],
+        attempt(Channel::Call, AttemptOutcome::NoAnswer),
+    );
+    let input = NewLead {
+        company: "After the backup".into(),
+        contact: "Noa".into(),
+        ..NewLead::default()
+    };
+    let (created, effects) = net.devices[yossi].create(input, net.now).unwrap();
+    net.device_effects(yossi, effects);
+    net.settle();
+    assert_converged(&net, &created, &[yossi, dana]);
+
+    // The relay restarts on the backup; Dana's laptop restarts too; a new tablet joins.
+    net.disconnect(yossi);
+    net.disconnect(dana);
+    (net.relay.docs.docs, net.relay.policy.owners) = backup;
+    net.relay.hub = Hub::new(PeerId::new("relay"), PeerMetadata::default());
+    assert!(!net.relay.docs.docs.contains_key(&created));
+    net.devices[dana].restart();
+    let tablet = net.add_device("tablet", "m-dana");
+    for d in [yossi, dana, tablet] {
+        net.connect(d);
+    }
+    net.settle();
+    for id in [yossis[0], created] {
+        assert_converged(&net, &id, &[yossi, dana, tablet]);
+    }
+    assert_eq!(
+        net.devices[tablet].replica.lead_docs().count(),
+        ids.len() + 1
+    );
+    // The next reconnect trusts the index again: only the team and index documents move.
+    net.disconnect(dana);
+    let before = net.traffic.to_relay;
+    net.connect(dana);
+    net.settle();
+    assert!(
+        net.traffic.to_relay - before <= 4,
+        "{} messages",
+        net.traffic.to_relay - before
+    );
+}
+
 #[test]
 fn a_reconnect_exchanges_messages_for_changed_documents_only() {
     let team = example_team();

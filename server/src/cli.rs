@@ -1,6 +1,7 @@
 //! The `fieldbook` command line (parsed with clap): `eval`, the relay's `serve`, and the admin
-//! commands `team`, `member`, `token` and `demo` on the relay's data directory. It lives in the
-//! library so that the end-to-end tests can run the very same command as a child process.
+//! commands `team`, `member`, `token`, `demo`, `backup` and `restore` on the relay's data
+//! directory. It lives in the library so that the end-to-end tests can run the very same
+//! command as a child process.
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -14,6 +15,7 @@ use fieldbook_core::playbook::Playbook;
 use fieldbook_core::team::{Member, Role};
 
 use crate::relay::admin;
+use crate::relay::backup;
 use crate::relay::demo;
 use crate::relay::store::{Durability, RelayStore, SqliteStore, role_name};
 
@@ -66,6 +68,31 @@ enum Command {
     /// Issue, list or revoke access tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Copy the relay's database to OUT while the relay serves: a consistent snapshot
+    /// (SQLite `VACUUM INTO`), checked with `PRAGMA integrity_check`, written to a temporary
+    /// file beside OUT and renamed into place. Prints the path, size, documents and tokens.
+    Backup {
+        #[command(flatten)]
+        data: DataArg,
+        /// The backup file to write, e.g. relay-2026-11-22.sqlite.
+        out: PathBuf,
+        /// Overwrite OUT if it exists.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Restore a backup into the data directory. Refused while a relay serves it (stop the
+    /// relay first) and when the directory already holds a database, unless --force: the old
+    /// file is then kept as relay.sqlite.before-restore-<time>. Devices that connect afterwards
+    /// send the relay what the backup lacked.
+    Restore {
+        #[command(flatten)]
+        data: DataArg,
+        /// The backup file (from `fieldbook backup`).
+        backup: PathBuf,
+        /// Replace an existing database (kept under another name).
+        #[arg(long)]
+        force: bool,
+    },
     /// Create a demo team: admin `a-admin`, manager `m-dana`, reps `r-yossi` and `r-ioana`,
     /// and generated leads in every stage; prints a token per member.
     Demo {
@@ -294,6 +321,10 @@ fn open_store(dir: &Path) -> anyhow::Result<SqliteStore> {
         .with_context(|| format!("--data {}", dir.display()))
 }
 
+fn mib(bytes: u64) -> f64 {
+    bytes as f64 / (1024.0 * 1024.0)
+}
+
 fn format_time(unix: i64) -> String {
     DateTime::<Utc>::from_timestamp(unix, 0)
         .map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
@@ -445,6 +476,50 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 "revoked token {} of {} (team {})",
                 record.id, record.member, record.team
             )?;
+        }
+        Command::Backup {
+            data,
+            out: path,
+            force,
+        } => {
+            let started = std::time::Instant::now();
+            let contents = backup::backup(&data.data, &path, force, |written, total| {
+                eprintln!(
+                    "backup: {:.1} MiB written (the database is {:.1} MiB)",
+                    mib(written),
+                    mib(total)
+                );
+            })?;
+            eprintln!(
+                "backup: checked and written in {:.2} s",
+                started.elapsed().as_secs_f64()
+            );
+            writeln!(out, "{}: {contents}", path.display())?;
+        }
+        Command::Restore {
+            data,
+            backup: path,
+            force,
+        } => {
+            let restored = backup::restore(&data.data, &path, force, now)?;
+            let target = data.data.join(crate::relay::store::DB_FILE);
+            match &restored.previous {
+                Some(kept) => writeln!(
+                    out,
+                    "restored {} into {}: {}; the previous database is kept as {}",
+                    path.display(),
+                    target.display(),
+                    restored.contents,
+                    kept.display()
+                )?,
+                None => writeln!(
+                    out,
+                    "restored {} into {}: {}",
+                    path.display(),
+                    target.display(),
+                    restored.contents
+                )?,
+            }
         }
         Command::Demo {
             data,

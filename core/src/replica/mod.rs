@@ -1008,6 +1008,59 @@ impl Replica {
         if index_changed || synced.contains(&self.store.index_doc) {
             self.follow_index(now, effects)?;
         }
+        if self.connected {
+            self.check_relay_lost_data(now, effects)?;
+        }
+        Ok(())
+    }
+
+    /// Only the relay writes the index document, so a device never holds index changes the
+    /// relay lacks unless the relay lost data (restored from a backup). Then the index cannot
+    /// say what the relay is missing — its entries on this device show the heads the relay had
+    /// before — so the device takes the relay's copy of the index (its own at the relay's
+    /// heads) and syncs every document it holds, which sends the relay what it lacks.
+    fn check_relay_lost_data(
+        &mut self,
+        now: DateTime<Utc>,
+        effects: &mut Effects,
+    ) -> Result<(), ReplicaError> {
+        let id = self.store.index_doc;
+        let (Some(relay_heads), Some(doc)) =
+            (self.client.server_heads(&id), self.store.loaded.get(&id))
+        else {
+            return Ok(());
+        };
+        let mut relay_heads = relay_heads.to_vec();
+        relay_heads.sort_unstable();
+        // Heads the device does not hold yet: the relay is ahead, its changes are on the way.
+        if relay_heads.is_empty()
+            || relay_heads == doc.get_heads()
+            || !relay_heads
+                .iter()
+                .all(|h| doc.get_change_meta_by_hash(h).is_some())
+        {
+            return Ok(());
+        }
+        let relays = doc
+            .fork_at(&relay_heads)
+            .map_err(|e| DocError::automerge("index", e))?;
+        effects.writes.push(Write::ReplaceDoc {
+            doc: id,
+            bytes: relays.save(),
+        });
+        self.store.loaded.insert(id, relays);
+        self.store.chunks.insert(id, 0);
+        self.index_cache = None;
+        self.index_checked = false;
+        effects.errors.push(
+            "the relay lacks index changes this device holds (restored from a backup?): \
+             syncing every document"
+                .to_owned(),
+        );
+        let ids: Vec<DocumentId> = self.slot.keys().copied().collect();
+        for id in ids {
+            self.sync(id, now, effects)?;
+        }
         Ok(())
     }
 

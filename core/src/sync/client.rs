@@ -242,6 +242,11 @@ impl Client {
         }
     }
 
+    /// The heads the server last announced for a document in this connection.
+    pub fn server_heads(&self, id: &DocumentId) -> Option<&[automerge::ChangeHash]> {
+        self.docs.get(id)?.link.their_heads()
+    }
+
     /// The socket closed. Sync states keep their shared heads; messages in flight are
     /// forgotten; documents in the middle of a round are synced again on the next connection.
     pub fn disconnected(&mut self) {

@@ -111,6 +111,13 @@ impl Link {
         if !message.heads.is_empty() {
             self.remote = Remote::Has;
         }
+        if is_reset(&message) {
+            // The peer does not hold the shared heads we named: it lost data (a relay restored
+            // from a backup). Automerge expects us to answer with every change; a peer that
+            // will not take them (read-only) and has changes we lack then answers each of our
+            // messages, which still name those heads, with another reset, forever. Forget them.
+            self.state.shared_heads.clear();
+        }
         self.state.set_read_only(read_only);
         // A read-only link never takes the peer's changes, and automerge stops sending them
         // once it knows; heads the peer holds that this side lacks are such changes too.
@@ -203,6 +210,11 @@ impl Link {
         }]);
     }
 
+    /// The heads the peer last announced in this session.
+    pub(crate) fn their_heads(&self) -> Option<&[ChangeHash]> {
+        self.state.their_heads.as_deref()
+    }
+
     /// Both sides hold the same changes: the peer's last heads are ours.
     pub(crate) fn in_sync(&self, doc: &Automerge) -> bool {
         match &self.state.their_heads {
@@ -256,6 +268,16 @@ pub(crate) fn carries_heads(data: &[u8]) -> bool {
 
 /// The most hash functions a Bloom filter may claim (automerge uses 7).
 const MAX_BLOOM_PROBES: u64 = 64;
+
+/// Automerge's reset: the peer's heads and one empty `have` (no shared heads, no Bloom filter),
+/// sent when our `have` names heads the peer does not hold. An ordinary message of a peer
+/// with changes has a Bloom filter of them, or no `have` while it needs changes.
+fn is_reset(message: &sync::Message) -> bool {
+    !message.heads.is_empty()
+        && message.need.is_empty()
+        && message.have.len() == 1
+        && message.have[0] == sync::Have::default()
+}
 
 /// Rejects Bloom filters automerge 0.12 would panic on later: entries but no bits (a modulo by
 /// zero in `BloomFilter::get_probes`), or billions of probes (an allocation of that many).
@@ -337,5 +359,52 @@ mod tests {
         let received =
             Link::new().receive(&mut doc, &with_bloom(&[1, 10, 7, 0xff, 0xff]), false, false);
         assert_eq!(received.error, None);
+    }
+
+    /// A device synced change `b` with the relay; the relay was then restored from a backup
+    /// without it and wrote `c`; the device may not write the document (read-only). Automerge
+    /// answers the device's stale shared heads with a reset, and without forgetting them the
+    /// two would exchange resets forever.
+    #[test]
+    fn a_reset_from_a_read_only_peer_that_lost_data_ends_the_exchange() {
+        use automerge::transaction::Transactable;
+        let put = |doc: &mut Automerge, key: &str| {
+            let mut tx = doc.transaction();
+            tx.put(automerge::ROOT, key, 1).unwrap();
+            tx.commit();
+        };
+        let mut backup = Automerge::new();
+        put(&mut backup, "a");
+        let mut device = backup.fork();
+        put(&mut device, "b");
+        let mut relay = backup.fork();
+        put(&mut relay, "c");
+        let mut state = sync::State::new();
+        state.shared_heads = device.get_heads();
+        let mut device_link = Link::restored(&state.encode()).unwrap();
+        let mut relay_link = Link::new();
+        let mut messages = 0;
+        loop {
+            let mut moved = false;
+            if let Some((_, data)) = device_link.generate(&device, false, true) {
+                relay_link.receive(&mut relay, &data, false, true);
+                messages += 1;
+                moved = true;
+            }
+            if let Some((_, data)) = relay_link.generate(&relay, true, false) {
+                device_link.receive(&mut device, &data, false, false);
+                messages += 1;
+                moved = true;
+            }
+            assert!(messages < 20, "still exchanging after {messages} messages");
+            if !moved {
+                break;
+            }
+        }
+        assert!(
+            device
+                .get_change_meta_by_hash(&relay.get_heads()[0])
+                .is_some()
+        );
     }
 }

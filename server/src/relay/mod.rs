@@ -10,9 +10,12 @@
 //! - [`token`]: tokens the relay signs (HMAC-SHA256).
 //! - [`admin`]: the admin commands (`fieldbook team|member|token`) on a store; [`demo`] the
 //!   demo team.
+//! - [`backup`]: `fieldbook backup` (a consistent copy while serving) and `fieldbook
+//!   restore`, and the data directory's lock that a serving relay holds.
 //! - [`metrics`]: Prometheus text.
 
 pub mod admin;
+pub mod backup;
 pub mod demo;
 pub mod engine;
 pub mod metrics;

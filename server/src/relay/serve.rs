@@ -13,6 +13,7 @@
 //! with an `error` message and closed with 1009; text frames with 1003; messages faster than
 //! the rate limit (a token bucket) with 1008. Each is counted and logged.
 
+use super::backup::DirLock;
 use super::engine::{self, ConnHandle, EngineConfig, EngineHandle, Inbound, close_code};
 use super::metrics::{Denial, Metrics};
 use super::store::{Durability, RelayStore, SqliteStore};
@@ -112,6 +113,8 @@ where
     F: Future<Output = ()> + Send + 'static,
 {
     let metrics = Arc::new(Metrics::default());
+    // Held while serving: `fieldbook restore` refuses to replace the database under it.
+    let _serving = DirLock::shared(&config.data)?;
     let mut store = SqliteStore::open_dir(&config.data, config.durability)?;
     let secret = store.secret()?;
     let engine_store: Box<dyn RelayStore> =
