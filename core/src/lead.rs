@@ -496,6 +496,15 @@ impl Event {
 }
 
 impl Lead {
+    /// What names the lead to a person: its company, or its contact when it has none.
+    pub fn display_name(&self) -> &str {
+        if self.company.is_empty() {
+            &self.contact
+        } else {
+            &self.company
+        }
+    }
+
     /// The events in canonical order.
     pub fn sorted_events(&self) -> Vec<&Event> {
         let mut events: Vec<&Event> = self.events.iter().collect();

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use fieldbook_core::doc::DocumentId;
 use fieldbook_core::sync::client::Client;
 use fieldbook_core::sync::hub::{Access, ConnId, Hub, Policy};
-use fieldbook_core::sync::wire::{self, HeadsInfo, Limits, Message, PeerId, PeerMetadata};
+use fieldbook_core::sync::wire::{self, HeadsInfo, Limits, Message, PeerId, PeerMetadata, Sealed};
 use fieldbook_core::sync::{DocSlot, Docs};
 use std::collections::BTreeMap;
 
@@ -35,6 +35,7 @@ fn samples() -> Vec<Message> {
             target_id: "relay".into(),
             document_id: doc_id(),
             data: vec![0x42, 0, 1, 2, 3],
+            sealed: None,
         },
         Message::RemoteHeadsChanged {
             sender_id: "device".into(),
@@ -131,6 +132,7 @@ fn sync_frame(data: Vec<u8>, from_device: bool) -> Vec<u8> {
         target_id: target.into(),
         document_id: doc_id(),
         data,
+        sealed: None,
     })
 }
 
@@ -202,15 +204,22 @@ mod random {
                 target_id: PeerId::new(t),
                 document_id: d,
                 data,
+                sealed: None,
             }),
-            (text(), text(), id.clone(), bytes.clone()).prop_map(|(s, t, d, data)| {
-                Message::Request {
+            (
+                text(),
+                text(),
+                id.clone(),
+                bytes.clone(),
+                proptest::option::of((proptest::collection::vec(text(), 0..3), text()))
+            )
+                .prop_map(|(s, t, d, data, sealed)| Message::Request {
                     sender_id: PeerId::new(s),
                     target_id: PeerId::new(t),
                     document_id: d,
                     data,
-                }
-            }),
+                    sealed: sealed.map(|(heads, seal)| Sealed { heads, seal }),
+                }),
             (text(), text(), id.clone()).prop_map(|(s, t, d)| Message::DocUnavailable {
                 sender_id: PeerId::new(s),
                 target_id: PeerId::new(t),

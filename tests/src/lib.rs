@@ -598,6 +598,7 @@ impl RawPeer {
                     target_id: relay.clone(),
                     document_id: id,
                     data: message.encode(),
+                    sealed: None,
                 })
                 .await;
             }

@@ -71,6 +71,7 @@ async fn a_storage_failure_stops_the_relay_without_acknowledging() {
                     target_id: relay_peer.clone(),
                     document_id: lead,
                     data: message.encode(),
+                    sealed: None,
                 })
                 .await;
         }

@@ -241,6 +241,7 @@ async fn a_guessed_lead_id_looks_exactly_like_a_missing_document() {
                 target_id: relay_peer.clone(),
                 document_id: id,
                 data: empty_sync.clone(),
+                sealed: None,
             })
             .await;
         let frame = yossi.recv_frame().await;

@@ -61,6 +61,7 @@ fn bench(leads: u32, now: f64, member: &str) -> Result<JsValue, Error> {
             chunks: 0,
             undecodable: 0,
             facts: LeadFacts::from_lead(&team.playbook, &lead),
+            sealed: None,
         };
         let json = serde_json::to_vec(&summary).expect("a summary serialises");
         summaries.push((doc.to_string(), ByteBuf::from(json)));

@@ -2272,6 +2272,11 @@ dropped_events: Array<EventId>,
  * The lead was new and the relay did not take it: it is gone from this device.
  */
 removed: boolean,
+/**
+ * The write carried changes this device did not make (the relay lost them): the device
+ * keeps its copy and offers it again once their author's device has re-sent them.
+ */
+held: boolean,
 };
 
 export type RepSpeed = {

@@ -63,6 +63,9 @@ pub struct IndexEntry {
     pub kind: DocKind,
     /// The relay's heads of that document, sorted.
     pub heads: Vec<ChangeHash>,
+    /// The relay's seal of those heads ([`crate::relay::seal`]), absent from entries written
+    /// before seals: a device gives it back to a relay restored from an older backup.
+    pub seal: Option<String>,
 }
 
 /// An index read from its document.
@@ -176,14 +179,15 @@ pub fn read_index<R: ReadDoc>(doc: &R) -> Result<Index, DocError> {
     })
 }
 
-/// Sets the entry for document `id` in the relay's transaction. Writes nothing, and returns
-/// `false`, when the entry already says the same (heads compared as sets), so the relay makes
-/// no change when nothing moved.
+/// Sets the entry for document `id` in the relay's transaction, with the relay's seal of the
+/// heads. Writes nothing, and returns `false`, when the entry already says the same (heads
+/// compared as sets), so the relay makes no change when nothing moved.
 pub fn set_entry<T: Transactable>(
     tx: &mut T,
     id: &DocumentId,
     kind: DocKind,
     heads: &[ChangeHash],
+    seal: Option<&str>,
 ) -> Result<bool, DocError> {
     check_writable(tx, TYPE, SCHEMA)?;
     let docs = match docs_map(tx)? {
@@ -196,7 +200,10 @@ pub fn set_entry<T: Transactable>(
     heads.sort_unstable();
     heads.dedup();
     let key = id.to_string();
-    let json = json!({"kind": kind.as_str(), "heads": super::heads_to_hex(&heads)});
+    let mut json = json!({"kind": kind.as_str(), "heads": super::heads_to_hex(&heads)});
+    if let Some(seal) = seal {
+        json["seal"] = json!(seal);
+    }
     update_value(tx, &docs, &key, &json, Merge::Keys, &format!("docs.{key}"))
 }
 
@@ -357,7 +364,18 @@ fn decode_entry(key: &str, json: &Json, path: &str) -> Result<(DocumentId, Index
             });
         }
     };
-    Ok((id, IndexEntry { kind, heads }))
+    let seal = match json.get("seal") {
+        None | Some(Json::Null) => None,
+        Some(Json::String(seal)) => Some(seal.clone()),
+        Some(other) => {
+            return Err(DocError::WrongType {
+                path: field("seal"),
+                expected: "a string",
+                found: other.to_string(),
+            });
+        }
+    };
+    Ok((id, IndexEntry { kind, heads, seal }))
 }
 
 #[cfg(test)]

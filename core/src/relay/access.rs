@@ -17,13 +17,15 @@
 //! connection makes is judged by [`crate::write`] with the owners' lead counts against the
 //! documents-per-member limit; what it accepts is queued for the relay core ([`Admitted`]).
 
-use crate::doc::DocumentId;
+use super::SealKey;
+use crate::doc::{self, DocumentId, lead as lead_doc, team as team_doc};
+use crate::facts::LeadFacts;
 use crate::ids::{MemberId, TeamId};
 use crate::sync::hub::{Access, ConnId, Policy};
-use crate::sync::wire::PeerId;
+use crate::sync::wire::{PeerId, Sealed};
 use crate::team::{Role, Team};
 use crate::write::{self, Limits, Refusal};
-use automerge::{Automerge, ChangeHash};
+use automerge::{Automerge, ChangeHash, ReadDoc};
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 
@@ -79,6 +81,8 @@ pub struct Acl {
     conns: HashMap<ConnId, (TeamId, MemberId)>,
     /// Leads one member may own.
     max_docs_per_member: usize,
+    /// The key of the relay's seals ([`super::seal`]).
+    seal_key: SealKey,
     /// Writes accepted since the relay core last took them.
     admitted: RefCell<Vec<Admitted>>,
     /// Checks answered [`Access::None`] (a metric).
@@ -86,8 +90,8 @@ pub struct Acl {
 }
 
 impl Acl {
-    /// An empty state with the documents-per-member limit.
-    pub fn new(max_docs_per_member: usize) -> Self {
+    /// An empty state with the documents-per-member limit and the key of the relay's seals.
+    pub fn new(max_docs_per_member: usize, seal_key: SealKey) -> Self {
         Self {
             teams: HashMap::new(),
             standings: HashMap::new(),
@@ -99,6 +103,7 @@ impl Acl {
             owned: HashMap::new(),
             conns: HashMap::new(),
             max_docs_per_member,
+            seal_key,
             admitted: RefCell::new(Vec::new()),
             denied: Cell::new(0),
         }
@@ -294,25 +299,44 @@ impl Acl {
         }
     }
 
+    /// Judges the changes `conn` made to `doc_id` (`doc` now) since `before`; with `sealed`,
+    /// the document within heads the relay sealed once ([`Acl::sealed_base`]): those changes
+    /// were judged when the relay first took them, and only what lies beyond is judged now, as
+    /// the writer's.
     fn judge(
         &self,
         conn: ConnId,
         doc_id: &DocumentId,
         doc: &Automerge,
         before: &[ChangeHash],
+        sealed: Option<&Automerge>,
     ) -> Result<Admitted, Refusal> {
-        let Some((team_id, writer)) = self.conns.get(&conn) else {
-            return Err(Refusal::NotAMember {
-                writer: MemberId::from("(closed connection)"),
-            });
-        };
+        let (team_id, writer) = self.writer(conn)?;
         let team = self.team(team_id).ok_or_else(|| Refusal::NotAMember {
             writer: writer.clone(),
         })?;
         let owned = |m: &MemberId| self.owned(team_id, m);
         let limits = Limits::new(self.max_docs_per_member, &owned);
+        let sealed_heads = sealed.map(Automerge::get_heads);
+        // Nothing beyond the sealed heads: nothing to judge.
+        let beyond = sealed_heads.as_ref().is_none_or(|h| *h != doc.get_heads());
+        let unreadable = |kind: &str, e: doc::DocError| Refusal::NotReadable {
+            kind: kind.to_owned(),
+            reason: e.to_string(),
+        };
         if self.team_docs.get(doc_id) == Some(team_id) {
-            write::team::judge_change(team, writer, &limits, doc)?;
+            if beyond {
+                let sealed_team = sealed
+                    .map(team_doc::read_team)
+                    .transpose()
+                    .map_err(|e| unreadable("team", e))?;
+                write::team::judge_change(
+                    sealed_team.as_ref().unwrap_or(team),
+                    writer,
+                    &limits,
+                    doc,
+                )?;
+            }
             return Ok(Admitted::Team { doc: *doc_id });
         }
         if self.index_docs.contains_key(doc_id) {
@@ -320,26 +344,77 @@ impl Acl {
                 writer: writer.clone(),
             });
         }
-        match self.leads.get(doc_id) {
-            Some((_, owner)) => {
-                let accepted =
-                    write::lead::judge_change(team, writer, &limits, Some(owner), doc, before)?;
-                Ok(Admitted::Owner {
-                    doc: *doc_id,
-                    owner: accepted.facts.owner,
-                })
-            }
-            None => {
-                write::check_not_reserved(doc_id)?;
-                let accepted = write::lead::judge_change(team, writer, &limits, None, doc, &[])?;
-                Ok(Admitted::NewLead {
-                    doc: *doc_id,
-                    team: team_id.clone(),
-                    owner: accepted.facts.owner,
-                    by: writer.clone(),
-                })
-            }
+        let stored = self.leads.get(doc_id).map(|(_, owner)| owner);
+        if stored.is_none() {
+            write::check_not_reserved(doc_id)?;
         }
+        let (owner_before, heads_before) = match sealed {
+            Some(base) => {
+                let lead = lead_doc::read_lead(base).map_err(|e| unreadable("lead", e))?;
+                let owner = LeadFacts::from_lead(&team.playbook, &lead.lead).owner;
+                (Some(owner), sealed_heads.unwrap_or_default())
+            }
+            // A lead never stored is judged whole, as new.
+            None if stored.is_none() => (None, Vec::new()),
+            None => (stored.cloned(), before.to_vec()),
+        };
+        let owner = if beyond {
+            write::lead::judge_change(
+                team,
+                writer,
+                &limits,
+                owner_before.as_ref(),
+                doc,
+                &heads_before,
+            )?
+            .facts
+            .owner
+        } else {
+            owner_before.unwrap_or_else(|| writer.clone())
+        };
+        Ok(match stored {
+            Some(_) => Admitted::Owner {
+                doc: *doc_id,
+                owner,
+            },
+            None => Admitted::NewLead {
+                doc: *doc_id,
+                team: team_id.clone(),
+                owner,
+                by: writer.clone(),
+            },
+        })
+    }
+
+    fn writer(&self, conn: ConnId) -> Result<(&TeamId, &MemberId), Refusal> {
+        self.conns
+            .get(&conn)
+            .map(|(team, member)| (team, member))
+            .ok_or_else(|| Refusal::NotAMember {
+                writer: MemberId::from("(closed connection)"),
+            })
+    }
+
+    /// The heads of `doc` within what the relay once held, by a seal it made: `before` and the
+    /// sealed heads together. `None` when the seal does not verify or the message did not
+    /// bring every sealed change.
+    fn sealed_base(
+        &self,
+        doc_id: &DocumentId,
+        doc: &Automerge,
+        before: &[ChangeHash],
+        sealed: &Sealed,
+    ) -> Option<Automerge> {
+        let heads = doc::heads_from_hex(&sealed.heads).ok()?;
+        if heads.is_empty()
+            || !self.seal_key.verify(doc_id, &heads, &sealed.seal)
+            || heads.iter().any(|h| doc.get_change_by_hash(h).is_none())
+        {
+            return None;
+        }
+        let mut union = heads;
+        union.extend_from_slice(before);
+        doc.fork_at(&union).ok()
     }
 }
 
@@ -361,8 +436,16 @@ impl Policy for Acl {
         doc_id: &DocumentId,
         doc: &Automerge,
         before: &[ChangeHash],
+        sealed: Option<&Sealed>,
     ) -> Result<(), Refusal> {
-        let admitted = self.judge(conn, doc_id, doc, before)?;
+        let admitted = match self.judge(conn, doc_id, doc, before, None) {
+            Ok(admitted) => admitted,
+            // Changes the relay lost (restored from a backup), brought back under its seal.
+            Err(refusal) => match sealed.and_then(|s| self.sealed_base(doc_id, doc, before, s)) {
+                Some(base) => self.judge(conn, doc_id, doc, before, Some(&base))?,
+                None => return Err(refusal),
+            },
+        };
         self.admitted.borrow_mut().push(admitted);
         Ok(())
     }
@@ -401,7 +484,7 @@ mod tests {
     }
 
     fn acl() -> Acl {
-        let mut acl = Acl::new(100);
+        let mut acl = Acl::new(100, SealKey::fixed([1; 32]));
         let team = Team {
             id: "t".into(),
             name: "T".into(),

@@ -119,7 +119,8 @@ impl RelayCore {
             let mut failed = None;
             for (id, kind, sees, heads) in entries {
                 let result = if sees {
-                    index_doc::set_entry(&mut tx, &id, kind, heads)
+                    let seal = self.config.seal_key.seal(&id, heads);
+                    index_doc::set_entry(&mut tx, &id, kind, heads, Some(&seal))
                 } else {
                     index_doc::remove_entry(&mut tx, &id)
                 };

@@ -35,9 +35,11 @@
 
 pub mod access;
 mod index;
+pub mod seal;
 pub mod store;
 
 pub use access::{Acl, Admitted};
+pub use seal::SealKey;
 pub use store::{COMPACT_AFTER_CHUNKS, DocLoader, DocRecord, StoreWrite, StoredKind};
 
 use crate::doc::index as index_doc;
@@ -85,6 +87,9 @@ pub struct RelayConfig {
     pub index_debounce: TimeDelta,
     /// The protocol's tunables (join timeout, frame limits).
     pub hub: HubConfig,
+    /// The key of the seals in index entries ([`seal`]); the server derives it from its stored
+    /// secret. The default is a fixed key, for tests and simulations only.
+    pub seal_key: SealKey,
 }
 
 impl Default for RelayConfig {
@@ -95,6 +100,7 @@ impl Default for RelayConfig {
             max_loaded_docs: 20_000,
             index_debounce: TimeDelta::milliseconds(75),
             hub: HubConfig::default(),
+            seal_key: SealKey::fixed([0x5e; 32]),
         }
     }
 }
@@ -388,7 +394,7 @@ impl RelayCore {
                 used: HashMap::new(),
                 tick: 0,
             },
-            acl: Acl::new(config.max_docs_per_member),
+            acl: Acl::new(config.max_docs_per_member, config.seal_key.clone()),
             conns: HashMap::new(),
             config,
             peer: PeerId::new(RELAY_PEER),

@@ -85,6 +85,8 @@ struct Peer {
     docs: BTreeMap<DocumentId, (Automerge, sync::State)>,
     /// Every message received, decoded.
     inbox: Vec<Message>,
+    /// Heads sealed by the relay, sent with a document's messages.
+    sealed: BTreeMap<DocumentId, wire::Sealed>,
 }
 
 impl Peer {
@@ -94,6 +96,7 @@ impl Peer {
             id: PeerId::new(name),
             docs: BTreeMap::new(),
             inbox: Vec::new(),
+            sealed: BTreeMap::new(),
         }
     }
 
@@ -118,6 +121,7 @@ impl Peer {
             target_id: PeerId::new(RELAY_PEER),
             document_id: id,
             data: message.encode(),
+            sealed: self.sealed.get(&id).cloned(),
         }))
     }
 
@@ -572,4 +576,124 @@ fn another_members_peer_id_is_refused_and_a_revoked_token_closes() {
             ..
         }]
     ));
+}
+
+#[test]
+fn changes_the_relay_lost_come_back_under_its_seal_and_only_under_it() {
+    let mut w = World::new();
+    let mut dana = Peer::new(1, "dana-phone");
+    w.connect(&mut dana, "dana");
+    let id = DocumentId::from_random([7; 16]);
+    dana.hold(id, lead_doc_of("L7", "dana", "dana"));
+    w.sync(&mut dana, id);
+    // The manager's attempt the relay took once and lost (restored from an older backup): the
+    // relay had sealed the heads after it in the index.
+    let mut lost = dana.docs[&id]
+        .0
+        .fork()
+        .with_actor(ActorId::from(&[8u8; 16][..]));
+    let mut tx = lost.transaction();
+    append_events(&mut tx, &[attempt("m1", "mgr")]).unwrap();
+    tx.commit();
+    let sealed_heads = lost.get_heads();
+    let key = RelayConfig::default().seal_key;
+    let seal = key.seal(&id, &sealed_heads);
+    // Dana's device holds it, and her own attempt after it.
+    {
+        let (doc, _) = dana.docs.get_mut(&id).unwrap();
+        doc.merge(&mut lost).unwrap();
+        let mut tx = doc.transaction();
+        append_events(&mut tx, &[attempt("d1", "dana")]).unwrap();
+        tx.commit();
+    }
+    let retry = |w: &mut World, dana: &mut Peer, sealed: Option<wire::Sealed>| {
+        dana.docs.get_mut(&id).unwrap().1 = sync::State::new();
+        match sealed {
+            Some(s) => dana.sealed.insert(id, s),
+            None => dana.sealed.remove(&id),
+        };
+        let errors = dana.errors().len();
+        w.sync(dana, id);
+        dana.errors()[errors..].to_vec()
+    };
+    // Without a seal the manager's event cannot come from Dana.
+    let refused = retry(&mut w, &mut dana, None);
+    assert!(refused[0].1.contains("wrong_author"), "{refused:?}");
+    assert_eq!(w.stored_lead(&id).unwrap().events.len(), 1);
+    // A seal the relay did not make, or of other heads, changes nothing.
+    let hex = doc::heads_to_hex(&sealed_heads);
+    let forged = wire::Sealed {
+        heads: hex.clone(),
+        seal: "00".repeat(16),
+    };
+    assert!(
+        retry(&mut w, &mut dana, Some(forged))[0]
+            .1
+            .contains("wrong_author")
+    );
+    let other_heads = wire::Sealed {
+        heads: doc::heads_to_hex(&dana.docs[&id].0.get_heads()),
+        seal: seal.clone(),
+    };
+    assert!(
+        retry(&mut w, &mut dana, Some(other_heads))[0]
+            .1
+            .contains("wrong_author")
+    );
+    assert_eq!(w.stored_lead(&id).unwrap().events.len(), 1);
+    // Under the relay's seal: the lost change comes back, and Dana's own beyond it is judged
+    // as hers and stands.
+    let sealed = wire::Sealed { heads: hex, seal };
+    let accepted = retry(&mut w, &mut dana, Some(sealed.clone()));
+    assert!(accepted.is_empty(), "{accepted:?}");
+    let mut events: Vec<String> = w
+        .stored_lead(&id)
+        .unwrap()
+        .events
+        .iter()
+        .map(|e| e.id.to_string())
+        .collect();
+    events.sort();
+    assert_eq!(events, ["L7-e000", "d1", "m1"]);
+    // What a device adds beyond the seal is still judged: an event in someone else's name.
+    {
+        let (doc, _) = dana.docs.get_mut(&id).unwrap();
+        let mut tx = doc.transaction();
+        append_events(&mut tx, &[attempt("x1", "ion")]).unwrap();
+        tx.commit();
+    }
+    let refused = retry(&mut w, &mut dana, Some(sealed));
+    assert!(refused[0].1.contains("wrong_author"), "{refused:?}");
+    assert_eq!(w.stored_lead(&id).unwrap().events.len(), 3);
+}
+
+#[test]
+fn index_entries_carry_the_relays_seal_of_their_heads() {
+    let mut w = World::new();
+    let mut dana = Peer::new(1, "dana-phone");
+    w.connect(&mut dana, "dana");
+    let id = DocumentId::from_random([9; 16]);
+    dana.hold(id, lead_doc_of("L9", "dana", "dana"));
+    w.sync(&mut dana, id);
+    w.tick(100);
+    let dana_index = index_doc::index_document_id(&"team-1".into(), &"dana".into());
+    let index = doc::load(
+        &w.store.chunks[&dana_index].concat(),
+        ActorId::from(&[5u8; 16][..]),
+    )
+    .unwrap();
+    let entry = index_doc::read_entry(&index, &id).unwrap().unwrap();
+    let seal = entry.seal.expect("a sealed entry");
+    assert!(
+        RelayConfig::default()
+            .seal_key
+            .verify(&id, &entry.heads, &seal)
+    );
+    assert_eq!(entry.heads, sorted_heads_of(&dana.docs[&id].0));
+}
+
+fn sorted_heads_of(d: &Automerge) -> Vec<automerge::ChangeHash> {
+    let mut heads = d.get_heads();
+    heads.sort_unstable();
+    heads
 }

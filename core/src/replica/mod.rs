@@ -42,7 +42,7 @@ use crate::playbook::Playbook;
 use crate::queue::{CallQueue, call_queue};
 use crate::review::{InboxItem, review_inbox};
 use crate::sync::client::{Client, ClientError, ClientOutput};
-use crate::sync::wire::{PeerId, PeerMetadata};
+use crate::sync::wire::{PeerId, PeerMetadata, Sealed};
 use crate::sync::{DocSlot, Docs};
 use crate::team::Team;
 use crate::tiers::TierMap;
@@ -91,6 +91,11 @@ pub struct Summary {
     pub undecodable: u32,
     /// The facts the rules read.
     pub facts: LeadFacts,
+    /// Heads of the document the relay sealed, kept from the index when the relay turned out
+    /// to have lost changes (restored from a backup) until the relay holds them again
+    /// ([`crate::relay::seal`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sealed: Option<Sealed>,
 }
 
 /// A command on one lead, as the app sends it (JSON with a `type` tag).
@@ -328,6 +333,11 @@ pub struct Replica {
     index_cache: Option<IndexCache>,
     /// Every index entry was compared with the device in this connection.
     index_checked: bool,
+    /// Heads the relay sealed, for documents it lost changes of (the leads' are in their
+    /// summaries too), sent with their sync messages until the relay holds them again.
+    sealed: HashMap<DocumentId, Sealed>,
+    /// Documents offered again in this connection after a refusal, with their seal.
+    sealed_retried: BTreeSet<DocumentId>,
 }
 
 /// A short fingerprint of what the fold reads from a playbook ([`Summary::playbook`]): the
@@ -426,6 +436,8 @@ impl Replica {
             session: BTreeSet::new(),
             index_cache: None,
             index_checked: false,
+            sealed: HashMap::new(),
+            sealed_retried: BTreeSet::new(),
         };
         let mut effects = Effects::default();
         for (id, bytes) in summaries {
@@ -436,6 +448,10 @@ impl Replica {
                     reason: e.to_string(),
                 })?;
             replica.store.stored.insert(*id);
+            if let Some(sealed) = &summary.sealed {
+                replica.sealed.insert(*id, sealed.clone());
+                replica.client.set_sealed(*id, Some(sealed.clone()));
+            }
             let stale = summary.v != SUMMARY_VERSION || summary.playbook != replica.playbook_print;
             replica.put_summary(*id, summary);
             if stale {
@@ -617,9 +633,13 @@ impl Replica {
             .ok_or(ReplicaError::NotLoaded(id))?;
         let read = lead_doc::read_lead(doc)?;
         let facts = LeadFacts::from_lead(&team.playbook, &read.lead);
-        let (synced, chunks) = match self.slot.get(&id) {
-            Some(&i) => (self.meta[i].synced.clone(), self.meta[i].chunks),
-            None => (Vec::new(), 0),
+        let (synced, chunks, sealed) = match self.slot.get(&id) {
+            Some(&i) => (
+                self.meta[i].synced.clone(),
+                self.meta[i].chunks,
+                self.meta[i].sealed.clone(),
+            ),
+            None => (Vec::new(), 0, None),
         };
         let summary = Summary {
             v: SUMMARY_VERSION,
@@ -629,6 +649,7 @@ impl Replica {
             chunks,
             undecodable: u32::try_from(read.undecodable.len()).unwrap_or(u32::MAX),
             facts,
+            sealed,
         };
         effects.writes.push(Write::PutSummary {
             doc: id,
@@ -642,6 +663,7 @@ impl Replica {
     /// Records that `count` chunks were stored for a document and compacts it when due.
     /// Drops a lead from this device: its summary, document and sync state.
     fn forget(&mut self, id: DocumentId, effects: &mut Effects) {
+        self.sealed.remove(&id);
         if let Some(i) = self.slot.remove(&id) {
             let removed = self.meta.remove(i);
             self.facts.remove(i);
@@ -853,6 +875,7 @@ impl Replica {
     pub fn connect(&mut self, now: DateTime<Utc>) -> Effects {
         self.connected = true;
         self.session.clear();
+        self.sealed_retried.clear();
         self.index_checked = false;
         let out = self.client.connect(now);
         let mut effects = Effects::default();
@@ -987,6 +1010,9 @@ impl Replica {
         for id in synced.iter().chain(&unavailable) {
             self.session.remove(id);
         }
+        for id in &synced {
+            self.unseal(*id, effects);
+        }
         for id in &unavailable {
             self.store.requested.remove(id);
             if *id == self.store.index_doc || *id == self.store.team_doc {
@@ -1041,6 +1067,17 @@ impl Replica {
         {
             return Ok(());
         }
+        // The seals of the newest heads this device saw: the relay takes back, from this
+        // member, what it lost within them.
+        let seals: Vec<(DocumentId, Sealed)> = index::read_index(doc)?
+            .entries
+            .into_iter()
+            .filter_map(|(id, entry)| {
+                let seal = entry.seal?;
+                let heads = doc::heads_to_hex(&entry.heads);
+                Some((id, Sealed { heads, seal }))
+            })
+            .collect();
         let relays = doc
             .fork_at(&relay_heads)
             .map_err(|e| DocError::automerge("index", e))?;
@@ -1057,11 +1094,44 @@ impl Replica {
              syncing every document"
                 .to_owned(),
         );
+        for (id, sealed) in seals {
+            self.seal(id, sealed, effects);
+        }
         let ids: Vec<DocumentId> = self.slot.keys().copied().collect();
         for id in ids {
             self.sync(id, now, effects)?;
         }
         Ok(())
+    }
+
+    /// Keeps `sealed` for a document this device holds and sends it with its sync messages.
+    fn seal(&mut self, id: DocumentId, sealed: Sealed, effects: &mut Effects) {
+        if let Some(&i) = self.slot.get(&id) {
+            self.meta[i].sealed = Some(sealed.clone());
+            effects.writes.push(Write::PutSummary {
+                doc: id,
+                bytes: serde_json::to_vec(&self.meta[i]).unwrap_or_default(),
+            });
+        } else if id != self.store.team_doc {
+            return;
+        }
+        self.client.set_sealed(id, Some(sealed.clone()));
+        self.sealed.insert(id, sealed);
+    }
+
+    /// The relay and this device hold the same changes of a document: its seal is done with.
+    fn unseal(&mut self, id: DocumentId, effects: &mut Effects) {
+        if self.sealed.remove(&id).is_none() {
+            return;
+        }
+        self.client.set_sealed(id, None);
+        if let Some(&i) = self.slot.get(&id) {
+            self.meta[i].sealed = None;
+            effects.writes.push(Write::PutSummary {
+                doc: id,
+                bytes: serde_json::to_vec(&self.meta[i]).unwrap_or_default(),
+            });
+        }
     }
 
     fn reload_team(&mut self, effects: &mut Effects) -> Result<(), ReplicaError> {

@@ -2,6 +2,14 @@
 //! state at the heads both sides shared), then re-applies, one by one, what this device had
 //! written since and the write model still accepts (later offline work is not lost with the
 //! refused change), and reports what it dropped. A new lead the relay never took is removed.
+//!
+//! Only this device's own writes are put back. A refused write that carries changes of
+//! another actor — another member's, or another device's, which this device can only have
+//! had from a relay — means the relay lost what it once accepted (restored from a backup) and
+//! cannot take them from a device that did not write them: the device keeps the document as
+//! it is ("held") and offers it again when the relay's copy changes (its author's device
+//! re-sent them) or on the next connection. Putting it back would drop changes others hold,
+//! and changes re-written under the same actor would collide with theirs.
 
 use super::{Effects, Replica, ReplicaError, Write, mirror_owner, roll_back};
 use crate::doc::{self, DocumentId, lead as lead_doc};
@@ -32,6 +40,9 @@ pub struct RefusedChange {
     pub dropped_events: Vec<EventId>,
     /// The lead was new and the relay did not take it: it is gone from this device.
     pub removed: bool,
+    /// The write carried changes this device did not make (the relay lost them): the device
+    /// keeps its copy and offers it again once their author's device has re-sent them.
+    pub held: bool,
 }
 
 impl Replica {
@@ -51,6 +62,7 @@ impl Replica {
             message: refused.message,
             dropped_events: Vec::new(),
             removed: false,
+            held: false,
         };
         let Some(local) = self.store.loaded.remove(&id) else {
             // Not in memory (it always is while its sync round runs): the next sync settles it.
@@ -58,6 +70,26 @@ impl Replica {
             return Ok(());
         };
         let actor = local.get_actor().clone();
+        if id != self.store.index_doc
+            && local
+                .get_changes(&refused.shared)
+                .iter()
+                .any(|change| change.actor_id() != &actor)
+        {
+            if let Ok(lead) = lead_doc::read_lead(&local) {
+                report.name = lead.lead.display_name().to_owned();
+                report.lead = Some(lead.lead.id);
+            }
+            self.store.loaded.insert(id, local);
+            self.session.remove(&id);
+            // Offered before the device knew the relay had lost data: once more, with the seal.
+            if self.sealed.contains_key(&id) && self.sealed_retried.insert(id) {
+                return self.offer_local_change(id, now, effects);
+            }
+            report.held = true;
+            effects.refused.push(report);
+            return Ok(());
+        }
         if id == self.store.team_doc || id == self.store.index_doc {
             // Only managers edit the team document, as a whole playbook: a refused edit is
             // dropped, never re-applied.
@@ -75,11 +107,7 @@ impl Replica {
         }
         let local_lead = lead_doc::read_lead(&local)?.lead;
         report.lead = Some(local_lead.id.clone());
-        report.name = if local_lead.company.is_empty() {
-            local_lead.contact.clone()
-        } else {
-            local_lead.company.clone()
-        };
+        report.name = local_lead.display_name().to_owned();
         if refused.shared.is_empty() {
             // The relay never took this lead.
             self.forget(id, effects);

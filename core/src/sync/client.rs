@@ -16,7 +16,7 @@
 //! answer to each `request`).
 
 use super::link::{self, Kind, Link, Remote};
-use super::wire::{self, Limits, Message, PROTOCOL_V1, PeerId, PeerMetadata, WireError};
+use super::wire::{self, Limits, Message, PROTOCOL_V1, PeerId, PeerMetadata, Sealed, WireError};
 use super::{DocSlot, DocSyncError, Docs};
 use crate::doc::DocumentId;
 use crate::write::Refusal;
@@ -147,6 +147,8 @@ struct DocState {
     parked: Vec<Parked>,
     /// When an unanswered `request` gives up.
     request_deadline: Option<DateTime<Utc>>,
+    /// Heads the relay sealed, sent with every message until the host clears them.
+    sealed: Option<Sealed>,
 }
 
 impl DocState {
@@ -158,6 +160,7 @@ impl DocState {
             waiting_load: false,
             parked: Vec::new(),
             request_deadline: None,
+            sealed: None,
         }
     }
 }
@@ -217,6 +220,21 @@ impl Client {
             }
         }
         Ok(())
+    }
+
+    /// Sends `sealed` (heads the relay sealed, from the device's index) with every message of
+    /// the document until set to `None`: a relay restored from a backup takes back the changes
+    /// within them from this member ([`crate::relay::seal`]).
+    pub fn set_sealed(&mut self, id: DocumentId, sealed: Option<Sealed>) {
+        match self.docs.get_mut(&id) {
+            Some(doc) => doc.sealed = sealed,
+            None if sealed.is_some() => {
+                let mut state = DocState::new(Link::new());
+                state.sealed = sealed;
+                self.docs.insert(id, state);
+            }
+            None => {}
+        }
     }
 
     /// Drops what the client keeps about a document (its sync state stays with the host).
@@ -602,6 +620,7 @@ fn respond(
                     target_id: server.clone(),
                     document_id: id,
                     data,
+                    sealed: state.sealed.clone(),
                 }
             }
             Kind::Sync => Message::Sync {
@@ -609,6 +628,7 @@ fn respond(
                 target_id: server.clone(),
                 document_id: id,
                 data,
+                sealed: state.sealed.clone(),
             },
         };
         out.frames.push(wire::encode(&message));

@@ -24,7 +24,7 @@
 //! with an `error` naming the document and the refusal; nothing is persisted or forwarded.
 
 use super::link::{self, Link, Remote};
-use super::wire::{self, Limits, Message, PROTOCOL_V1, PeerId, PeerMetadata, WireError};
+use super::wire::{self, Limits, Message, PROTOCOL_V1, PeerId, PeerMetadata, Sealed, WireError};
 use super::{DocSlot, DocSyncError, Docs};
 use crate::doc::DocumentId;
 use crate::ids::MemberId;
@@ -55,13 +55,15 @@ pub trait Policy {
     fn access(&self, conn: ConnId, peer: &PeerId, doc: &DocumentId) -> Access;
 
     /// Judges the changes a message from `conn` applied to `doc_id` (`doc` now; `before` its
-    /// heads before them, empty for a document the message created). Accepts by default.
+    /// heads before them, empty for a document the message created; `sealed` the heads the
+    /// message says the relay sealed, see [`crate::relay::seal`]). Accepts by default.
     fn admit(
         &self,
         _conn: ConnId,
         _doc_id: &DocumentId,
         _doc: &Automerge,
         _before: &[ChangeHash],
+        _sealed: Option<&Sealed>,
     ) -> Result<(), Refusal> {
         Ok(())
     }
@@ -156,9 +158,21 @@ struct Conn {
     ephemeral_seen: BTreeMap<(PeerId, String), u64>,
 }
 
+/// A `sync` or `request` as the hub handles it.
+#[derive(Debug)]
+struct SyncIn {
+    data: Vec<u8>,
+    request: bool,
+    sealed: Option<Sealed>,
+}
+
 #[derive(Debug)]
 enum Parked {
-    Sync { data: Vec<u8>, request: bool },
+    Sync {
+        data: Vec<u8>,
+        request: bool,
+        sealed: Option<Sealed>,
+    },
     Announce,
 }
 
@@ -315,28 +329,35 @@ impl Hub {
             }
             (
                 Message::Sync {
-                    document_id, data, ..
+                    document_id,
+                    data,
+                    sealed,
+                    ..
                 },
                 Some(peer),
             ) => {
-                self.on_sync(
-                    conn,
-                    &peer,
-                    document_id,
+                let message = SyncIn {
                     data,
-                    false,
-                    docs,
-                    policy,
-                    &mut out,
-                );
+                    request: false,
+                    sealed,
+                };
+                self.on_sync(conn, &peer, document_id, message, docs, policy, &mut out);
             }
             (
                 Message::Request {
-                    document_id, data, ..
+                    document_id,
+                    data,
+                    sealed,
+                    ..
                 },
                 Some(peer),
             ) => {
-                self.on_sync(conn, &peer, document_id, data, true, docs, policy, &mut out);
+                let message = SyncIn {
+                    data,
+                    request: true,
+                    sealed,
+                };
+                self.on_sync(conn, &peer, document_id, message, docs, policy, &mut out);
             }
             (Message::DocUnavailable { document_id, .. }, Some(_)) => {
                 if let Some(link) = self.link_mut(conn, &document_id) {
@@ -381,8 +402,17 @@ impl Hub {
                 continue;
             };
             match message {
-                Parked::Sync { data, request } => {
-                    self.on_sync(conn, &peer, doc, data, request, docs, policy, &mut out);
+                Parked::Sync {
+                    data,
+                    request,
+                    sealed,
+                } => {
+                    let message = SyncIn {
+                        data,
+                        request,
+                        sealed,
+                    };
+                    self.on_sync(conn, &peer, doc, message, docs, policy, &mut out);
                 }
                 Parked::Announce => self.announce(conn, &peer, doc, docs, policy, &mut out),
             }
@@ -572,12 +602,16 @@ impl Hub {
         conn: ConnId,
         peer: &PeerId,
         doc_id: DocumentId,
-        data: Vec<u8>,
-        request: bool,
+        message: SyncIn,
         docs: &mut D,
         policy: &P,
         out: &mut HubOutput,
     ) {
+        let SyncIn {
+            data,
+            request,
+            sealed,
+        } = message;
         let access = policy.access(conn, peer, &doc_id);
         if access == Access::None {
             // Exactly what a missing document gets, decided before looking the document up.
@@ -589,7 +623,12 @@ impl Hub {
         let doc = match docs.get(&doc_id) {
             DocSlot::Loaded(doc) => doc,
             DocSlot::NotLoaded => {
-                self.park(conn, doc_id, Parked::Sync { data, request }, out);
+                let parked = Parked::Sync {
+                    data,
+                    request,
+                    sealed,
+                };
+                self.park(conn, doc_id, parked, out);
                 return;
             }
             DocSlot::Absent => {
@@ -622,7 +661,7 @@ impl Hub {
             self.refuse(conn, doc_id, refusal, out);
         }
         if let Some(before) = &received.changed_from
-            && let Err(refusal) = policy.admit(conn, &doc_id, doc, before)
+            && let Err(refusal) = policy.admit(conn, &doc_id, doc, before, sealed.as_ref())
         {
             // Back to the state before this message: nothing is persisted or forwarded.
             if created {
@@ -697,6 +736,7 @@ impl Hub {
                     target_id: peer.clone(),
                     document_id: doc_id,
                     data,
+                    sealed: None,
                 }),
             ));
         }

@@ -145,6 +145,8 @@ pub enum Message {
         document_id: DocumentId,
         /// `data`: an encoded automerge sync message.
         data: Vec<u8>,
+        /// `sealedHeads` and `seal` (Fieldbook's devices, to a relay restored from a backup).
+        sealed: Option<Sealed>,
     },
     /// `sync`: an automerge sync message for one document.
     Sync {
@@ -156,6 +158,8 @@ pub enum Message {
         document_id: DocumentId,
         /// `data`: an encoded automerge sync message.
         data: Vec<u8>,
+        /// `sealedHeads` and `seal` (Fieldbook's devices, to a relay restored from a backup).
+        sealed: Option<Sealed>,
     },
     /// `doc-unavailable`: the sender does not have the document (or may not share it).
     DocUnavailable {
@@ -227,6 +231,18 @@ impl Message {
             Self::Unknown { message_type } => message_type,
         }
     }
+}
+
+/// Heads of a document the relay sealed in an index entry ([`crate::relay::seal`]), sent back
+/// by a device beside its sync messages (`sealedHeads`, hex change hashes, and `seal`): the
+/// relay takes every change within them from any member who may write the document. Other
+/// peers ignore the fields.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Sealed {
+    /// The heads, as hex change hashes.
+    pub heads: Vec<String>,
+    /// The relay's seal of them.
+    pub seal: String,
 }
 
 /// Bounds on what [`decode`] accepts.
@@ -465,19 +481,26 @@ impl Serialize for Message {
                 target_id,
                 document_id,
                 data,
+                sealed,
             }
             | Self::Sync {
                 sender_id,
                 target_id,
                 document_id,
                 data,
+                sealed,
             } => {
-                let mut map = serializer.serialize_map(Some(5))?;
+                let n = 5 + 2 * optional(sealed.is_some());
+                let mut map = serializer.serialize_map(Some(n))?;
                 map.serialize_entry("type", self.message_type())?;
                 map.serialize_entry("senderId", sender_id.as_str())?;
                 map.serialize_entry("targetId", target_id.as_str())?;
                 map.serialize_entry("documentId", &document_id.to_string())?;
                 map.serialize_entry("data", &ByteString(data))?;
+                if let Some(sealed) = sealed {
+                    map.serialize_entry("sealedHeads", &sealed.heads)?;
+                    map.serialize_entry("seal", &sealed.seal)?;
+                }
                 map.end()
             }
             Self::DocUnavailable {
@@ -576,6 +599,8 @@ struct Raw {
     add: Option<Strings>,
     remove: Option<Strings>,
     new_heads: Option<NewHeads>,
+    sealed_heads: Option<Strings>,
+    seal: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -652,12 +677,20 @@ impl Raw {
                 let target_id = peer(self.target_id, "targetId")?;
                 let document_id = document(self.document_id)?;
                 let data = self.data.ok_or_else(|| missing("data"))?.0;
+                let sealed = match (self.sealed_heads, self.seal) {
+                    (Some(heads), Some(seal)) => Some(Sealed {
+                        heads: heads.0,
+                        seal,
+                    }),
+                    _ => None,
+                };
                 if kind == "sync" {
                     Message::Sync {
                         sender_id,
                         target_id,
                         document_id,
                         data,
+                        sealed,
                     }
                 } else {
                     Message::Request {
@@ -665,6 +698,7 @@ impl Raw {
                         target_id,
                         document_id,
                         data,
+                        sealed,
                     }
                 }
             }
@@ -1015,6 +1049,7 @@ mod tests {
                 target_id: "server".into(),
                 document_id: doc_id(),
                 data: vec![0x42, 0, 0],
+                sealed: None,
             }
         );
         let request = CborX::map(5)
@@ -1183,6 +1218,7 @@ mod tests {
             target_id: "c".into(),
             document_id: doc_id(),
             data: vec![0x42, 1],
+            sealed: None,
         });
         assert!(sync.ends_with(&[0x64, b'd', b'a', b't', b'a', 0x42, 0x42, 1]));
 
@@ -1268,6 +1304,10 @@ mod tests {
                 target_id: "s".into(),
                 document_id: doc_id(),
                 data: vec![1, 2, 3],
+                sealed: Some(Sealed {
+                    heads: vec!["ab".repeat(32)],
+                    seal: "5e".repeat(16),
+                }),
             },
             Message::Ephemeral {
                 sender_id: "c".into(),

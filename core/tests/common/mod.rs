@@ -289,7 +289,7 @@ impl Relay {
             let mut doc = index::create_index(&team.id, &member.id, actor.clone(), now).unwrap();
             let heads = docs[&team_doc].get_heads();
             let mut tx = doc.transaction();
-            index::set_entry(&mut tx, &team_doc, DocKind::Team, &heads).unwrap();
+            index::set_entry(&mut tx, &team_doc, DocKind::Team, &heads, None).unwrap();
             tx.commit_with(doc::commit_options(now));
             docs.insert(id, doc);
             index_docs.insert(id, member.id.clone());
@@ -376,7 +376,7 @@ impl Relay {
             let mut tx = doc.transaction();
             let mut wrote = false;
             for (id, kind, heads) in entries {
-                wrote |= index::set_entry(&mut tx, &id, kind, &heads).unwrap();
+                wrote |= index::set_entry(&mut tx, &id, kind, &heads, None).unwrap();
             }
             if wrote {
                 tx.commit_with(doc::commit_options(now));

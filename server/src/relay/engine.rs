@@ -125,6 +125,7 @@ impl EngineConfig {
             index_debounce: chrono::TimeDelta::from_std(self.index_debounce)
                 .unwrap_or(chrono::TimeDelta::MAX),
             hub: self.hub,
+            seal_key: RelayConfig::default().seal_key,
         }
     }
 }
@@ -231,9 +232,14 @@ impl Engine {
     ) -> Result<Self, EngineError> {
         let records = store.records()?;
         let last_notice = store.last_notice()?;
+        let core_config = RelayConfig {
+            // The stored secret survives a backup and restore, so seals made before still verify.
+            seal_key: relay::SealKey::from_secret(&store.secret()?),
+            ..config.core()
+        };
         let (core, out) = RelayCore::open(
             records,
-            config.core(),
+            core_config,
             super::admin::random_actor(),
             Utc::now(),
             &mut Loader(store.as_mut()),

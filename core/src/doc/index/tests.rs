@@ -49,27 +49,31 @@ fn sets_reads_and_removes_entries_writing_nothing_when_nothing_moved() {
         tx,
         &lead_doc,
         DocKind::Lead,
-        &first
+        &first,
+        None
     )));
     assert!(commit(&mut doc, |tx| set_entry(
         tx,
         &team_doc,
         DocKind::Team,
-        &[]
+        &[],
+        None
     )));
     let heads = doc.get_heads();
     assert!(!commit(&mut doc, |tx| set_entry(
         tx,
         &lead_doc,
         DocKind::Lead,
-        &first
+        &first,
+        None
     )));
     assert_eq!(doc.get_heads(), heads, "no change when nothing moved");
     assert!(commit(&mut doc, |tx| set_entry(
         tx,
         &lead_doc,
         DocKind::Lead,
-        &second
+        &second,
+        Some("5ea1")
     )));
 
     let read = read_index(&doc).unwrap();
@@ -82,7 +86,8 @@ fn sets_reads_and_removes_entries_writing_nothing_when_nothing_moved() {
         read.entries[&lead_doc],
         IndexEntry {
             kind: DocKind::Lead,
-            heads: second.clone()
+            heads: second.clone(),
+            seal: Some("5ea1".into()),
         }
     );
     assert_eq!(read.entries[&team_doc].kind, DocKind::Team);
@@ -101,7 +106,9 @@ fn a_malformed_entry_is_skipped_and_reported() {
     let (first, _) = two_heads();
     let good = DocumentId::from_bytes([1; 16]);
     let mut doc = index();
-    commit(&mut doc, |tx| set_entry(tx, &good, DocKind::Lead, &first));
+    commit(&mut doc, |tx| {
+        set_entry(tx, &good, DocKind::Lead, &first, None)
+    });
     let mut tx = doc.transaction();
     let (_, docs) = tx.get(ROOT, "docs").unwrap().unwrap();
     tx.put(&docs, "not-an-id", "x").unwrap();
@@ -149,7 +156,9 @@ fn a_document_is_clean_only_when_relay_device_and_last_sync_agree() {
         DocumentId::from_bytes([3; 16]),
     );
     for id in [a, b, c] {
-        commit(&mut doc, |tx| set_entry(tx, &id, DocKind::Lead, &second));
+        commit(&mut doc, |tx| {
+            set_entry(tx, &id, DocKind::Lead, &second, None)
+        });
     }
     let read = read_index(&doc).unwrap();
     let to_sync = read.documents_to_sync(|id| match id {
@@ -168,7 +177,7 @@ fn changed_entries_name_exactly_what_moved_and_read_entry_reads_one() {
     let start = doc.get_heads();
     commit(&mut doc, |tx| {
         for id in &ids {
-            set_entry(tx, id, DocKind::Lead, &first)?;
+            set_entry(tx, id, DocKind::Lead, &first, None)?;
         }
         Ok(true)
     });
@@ -178,7 +187,7 @@ fn changed_entries_name_exactly_what_moved_and_read_entry_reads_one() {
 
     let before = doc.get_heads();
     commit(&mut doc, |tx| {
-        set_entry(tx, &ids[1], DocKind::Lead, &second)
+        set_entry(tx, &ids[1], DocKind::Lead, &second, None)
     });
     commit(&mut doc, |tx| remove_entry(tx, &ids[3]));
     let mut moved = changed_entries(&doc, &before, &doc.get_heads());
