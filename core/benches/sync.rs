@@ -58,7 +58,7 @@ fn book_on_relay(n: usize) -> (Net, Vec<DocumentId>, DateTime<Utc>) {
             lead_doc::append_events(&mut tx, std::slice::from_ref(event)).unwrap();
             tx.commit_with(doc::commit_options(event.at));
         }
-        net.relay.insert(id, d);
+        net.relay.insert(id, d, now);
         ids.push(id);
     }
     (net, ids, now)

@@ -46,7 +46,7 @@ fn import_examples(net: &mut Net) -> Vec<DocumentId> {
 fn owned_by(net: &Net, ids: &[DocumentId], member: &str) -> Vec<DocumentId> {
     ids.iter()
         .copied()
-        .filter(|id| net.relay.policy.owners.get(id).map(|m| m.as_str()) == Some(member))
+        .filter(|id| net.relay.owner(id).is_some_and(|m| m.as_str() == member))
         .collect()
 }
 
@@ -65,8 +65,8 @@ fn apply(net: &mut Net, d: usize, id: DocumentId, command: LeadCommand) {
 
 /// Every device holding `id` has the same heads, the same facts and the same derived state.
 fn assert_converged(net: &Net, id: &DocumentId, holders: &[usize]) {
-    let team = net.relay.policy.team.clone();
-    let relay_heads = net.relay.docs.docs[id].get_heads();
+    let team = net.relay.team();
+    let relay_heads = net.relay.doc(id).unwrap().get_heads();
     let mut first = None;
     for &d in holders {
         let replica = &net.devices[d].replica;
@@ -238,11 +238,9 @@ fn a_lead_created_offline_reaches_the_manager() {
 /// re-sync every document (`check_relay_lost_data`); a fresh device then gets it all.
 #[test]
 fn a_relay_restored_from_a_backup_gets_back_what_the_devices_hold() {
-    use fieldbook_core::sync::hub::Hub;
-    use fieldbook_core::sync::wire::{PeerId, PeerMetadata};
     let (mut net, ids, yossi, dana) = synced_pair();
     let yossis = owned_by(&net, &ids, "r-yossi");
-    let backup = (net.relay.docs.docs.clone(), net.relay.policy.owners.clone());
+    let backup = net.relay.store.clone();
     apply(
         &mut net,
         yossi,
@@ -262,9 +260,9 @@ fn a_relay_restored_from_a_backup_gets_back_what_the_devices_hold() {
     // The relay restarts on the backup; Dana's laptop restarts too; a new tablet joins.
     net.disconnect(yossi);
     net.disconnect(dana);
-    (net.relay.docs.docs, net.relay.policy.owners) = backup;
-    net.relay.hub = Hub::new(PeerId::new("relay"), PeerMetadata::default());
-    assert!(!net.relay.docs.docs.contains_key(&created));
+    let now = net.now;
+    net.relay.restart_on(backup, now);
+    assert!(net.relay.doc(&created).is_none());
     net.devices[dana].restart();
     let tablet = net.add_device("tablet", "m-dana");
     for d in [yossi, dana, tablet] {
@@ -465,7 +463,7 @@ fn won_against_a_validated_refusal_is_flagged_listed_and_settled() {
     net.settle();
     assert_converged(&net, &lead, &[yossi, dana]);
 
-    let team = net.relay.policy.team.clone();
+    let team = net.relay.team();
     let facts = net.devices[yossi]
         .replica
         .summary(&lead)
@@ -539,7 +537,7 @@ fn reassignment_moves_the_lead_to_the_new_owner() {
     assert_converged(&net, &lead, &[ioana, dana]);
     let facts = &net.devices[ioana].replica.summary(&lead).unwrap().facts;
     assert_eq!(facts.owner.as_str(), "r-ioana");
-    let read = fieldbook_core::doc::lead::read_lead(&net.relay.docs.docs[&lead]).unwrap();
+    let read = fieldbook_core::doc::lead::read_lead(&net.relay.doc(&lead).unwrap()).unwrap();
     assert_eq!(
         read.lead.owner.as_str(),
         "r-ioana",
@@ -663,10 +661,7 @@ fn a_playbook_change_arriving_while_leads_are_still_requested_is_applied() {
             "the device never waited for requested leads"
         );
         if !net.deliver(conn, false) && !net.deliver(conn, true) {
-            let now = net.now;
-            for (c, frame) in net.relay.write_indexes(now) {
-                net.links.get_mut(&c).unwrap().1.push_back(frame);
-            }
+            net.relay_deadline();
         }
     }
 

@@ -253,7 +253,7 @@ enum MemberCommand {
         #[arg(long)]
         team: String,
     },
-    /// Remove a member from a team and revoke their tokens (their leads keep their owner).
+    /// Remove a member from a team and revoke their tokens (refused while they own leads).
     Remove {
         #[command(flatten)]
         data: DataArg,

@@ -40,7 +40,7 @@ pub mod store;
 
 pub use access::{Acl, Admitted};
 pub use seal::SealKey;
-pub use store::{COMPACT_AFTER_CHUNKS, DocLoader, DocRecord, StoreWrite, StoredKind};
+pub use store::{COMPACT_AFTER_CHUNKS, DocLoader, DocRecord, MemStore, StoreWrite, StoredKind};
 
 use crate::doc::index as index_doc;
 use crate::doc::{self, DocumentId, lead as lead_doc, team as team_doc};

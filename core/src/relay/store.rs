@@ -92,3 +92,76 @@ pub trait DocLoader {
     /// storage fails.
     fn load(&mut self, doc: &DocumentId) -> Result<Option<Vec<u8>>, String>;
 }
+
+/// Storage in memory, for tests and simulations: documents as their chunks, and the records.
+/// Applying a turn's writes is all a host needs to do with it.
+#[derive(Clone, Debug, Default)]
+pub struct MemStore {
+    /// Each document's chunks, in order.
+    pub chunks: std::collections::BTreeMap<DocumentId, Vec<Vec<u8>>>,
+    /// Each document's record.
+    pub records: std::collections::BTreeMap<DocumentId, DocRecord>,
+}
+
+impl DocLoader for MemStore {
+    fn load(&mut self, doc: &DocumentId) -> Result<Option<Vec<u8>>, String> {
+        Ok(self.chunks.get(doc).map(|c| c.concat()))
+    }
+}
+
+impl MemStore {
+    /// Carries out a turn's writes.
+    pub fn apply(&mut self, writes: &[StoreWrite]) {
+        for w in writes {
+            match w {
+                StoreWrite::ReplaceDoc { doc, bytes } => {
+                    self.chunks.insert(*doc, vec![bytes.clone()]);
+                }
+                StoreWrite::AppendChunk { doc, bytes } => {
+                    self.chunks.entry(*doc).or_default().push(bytes.clone());
+                }
+                StoreWrite::PutRecord(r) => {
+                    self.records.insert(r.id, r.clone());
+                }
+                StoreWrite::MoveDoc { from, to } => {
+                    if let Some(c) = self.chunks.remove(from) {
+                        self.chunks.insert(*to, c);
+                    }
+                    if let Some(mut r) = self.records.remove(from) {
+                        r.id = *to;
+                        self.records.insert(*to, r);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Puts a document straight into storage, as an admin command does (a team, an import),
+    /// with its record; returns the record (for [`super::Input::Stored`] to a running relay).
+    pub fn put(
+        &mut self,
+        id: DocumentId,
+        kind: StoredKind,
+        team: TeamId,
+        member: Option<MemberId>,
+        doc: &automerge::Automerge,
+    ) -> DocRecord {
+        let record = DocRecord {
+            id,
+            team,
+            kind,
+            member,
+            heads: super::sorted_heads(doc),
+            chunks: 1,
+        };
+        self.chunks.insert(id, vec![doc.save()]);
+        self.records.insert(id, record.clone());
+        record
+    }
+
+    /// A stored document, loaded with `actor`.
+    pub fn doc(&self, id: &DocumentId, actor: automerge::ActorId) -> Option<automerge::Automerge> {
+        let bytes = self.chunks.get(id)?.concat();
+        crate::doc::load(&bytes, actor).ok()
+    }
+}

@@ -15,69 +15,6 @@ use wasm_bindgen_test::wasm_bindgen_test as test;
 
 const NOW: &str = "2026-11-24T09:00:00Z";
 
-/// The host's storage: documents as chunks, records, what was committed.
-#[derive(Default)]
-struct MemStore {
-    chunks: BTreeMap<DocumentId, Vec<Vec<u8>>>,
-    records: BTreeMap<DocumentId, DocRecord>,
-}
-
-impl DocLoader for MemStore {
-    fn load(&mut self, doc: &DocumentId) -> Result<Option<Vec<u8>>, String> {
-        Ok(self.chunks.get(doc).map(|c| c.concat()))
-    }
-}
-
-impl MemStore {
-    fn apply(&mut self, writes: &[StoreWrite]) {
-        for w in writes {
-            match w {
-                StoreWrite::ReplaceDoc { doc, bytes } => {
-                    self.chunks.insert(*doc, vec![bytes.clone()]);
-                }
-                StoreWrite::AppendChunk { doc, bytes } => {
-                    self.chunks.entry(*doc).or_default().push(bytes.clone());
-                }
-                StoreWrite::PutRecord(r) => {
-                    self.records.insert(r.id, r.clone());
-                }
-                StoreWrite::MoveDoc { from, to } => {
-                    if let Some(c) = self.chunks.remove(from) {
-                        self.chunks.insert(*to, c);
-                    }
-                    if let Some(mut r) = self.records.remove(from) {
-                        r.id = *to;
-                        self.records.insert(*to, r);
-                    }
-                }
-            }
-        }
-    }
-
-    /// A document put into storage as an admin command would (an import, the team).
-    fn put(
-        &mut self,
-        id: DocumentId,
-        kind: StoredKind,
-        team: &str,
-        member: Option<&str>,
-        d: &Automerge,
-    ) {
-        self.chunks.insert(id, vec![d.save()]);
-        self.records.insert(
-            id,
-            DocRecord {
-                id,
-                team: team.into(),
-                kind,
-                member: member.map(MemberId::from),
-                heads: sorted_heads(d),
-                chunks: 1,
-            },
-        );
-    }
-}
-
 /// A peer that syncs its own documents with the relay.
 struct Peer {
     conn: ConnId,
@@ -176,7 +113,7 @@ impl World {
         let team = team();
         let team_doc = team_document_id(&team.id);
         let d = create_team(&team, ActorId::from(&[9u8; 16][..]), t(NOW)).unwrap();
-        store.put(team_doc, StoredKind::Team, "team-1", None, &d);
+        store.put(team_doc, StoredKind::Team, "team-1".into(), None, &d);
         let now = t(NOW);
         let (relay, out) = RelayCore::open(
             store.records.values().cloned().collect(),
@@ -521,7 +458,7 @@ fn a_team_document_from_before_the_reserved_space_moves_to_its_derived_id() {
     let team = team();
     let old = DocumentId::derived_before_reservation("team", "team-1");
     let d = create_team(&team, ActorId::from(&[9u8; 16][..]), t(NOW)).unwrap();
-    store.put(old, StoredKind::Team, "team-1", None, &d);
+    store.put(old, StoredKind::Team, "team-1".into(), None, &d);
     let (relay, out) = RelayCore::open(
         store.records.values().cloned().collect(),
         RelayConfig::default(),

@@ -1,26 +1,25 @@
 //! A simulated network for replica tests and benchmarks: devices (each a [`Replica`] with an
-//! in-memory host), a relay (the core's [`Hub`] over in-memory documents, writing each member's
-//! index document), in-memory links and a virtual clock. No sockets, no sleeps, no threads.
-//!
-//! The relay here is the protocol only: it shares every lead with its owner, the owner's
-//! manager and admins, and accepts any new lead document. Authentication, storage and the real
-//! access policy belong to the relay crate.
+//! in-memory host), the relay (the core's real [`RelayCore`] — access, the write model, index
+//! documents — over in-memory storage), in-memory links and a virtual clock. No sockets, no
+//! sleeps, no threads. Tokens, SQLite and sockets belong to the server's engine, which hosts
+//! the same core.
 
 #![allow(dead_code)] // each test binary uses part of the harness
 
 use automerge::{ActorId, Automerge};
 use chrono::{DateTime, TimeDelta, Utc};
 use fieldbook_core::commands::NewLead;
-use fieldbook_core::doc::index::{self, DocKind};
-use fieldbook_core::doc::{self, DocumentId, lead as lead_doc, team as team_doc};
+use fieldbook_core::doc::{DocumentId, lead as lead_doc, team as team_doc};
+use fieldbook_core::facts::LeadFacts;
 use fieldbook_core::ids::{EventId, LeadId, MemberId, TeamId};
 use fieldbook_core::lead::Lead;
+use fieldbook_core::relay::{
+    Denial, Input, MemStore, Output, RelayConfig, RelayCore, RelayEvent, StoredKind,
+};
 use fieldbook_core::replica::{Effects, LeadCommand, Replica, ReplicaConfig, ReplicaError};
-use fieldbook_core::sync::hub::{Access, ConnId, Hub, Policy};
-use fieldbook_core::sync::wire::{PeerId, PeerMetadata};
-use fieldbook_core::sync::{DocSlot, Docs};
-use fieldbook_core::team::{Role, Team};
-use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use fieldbook_core::sync::hub::{Access, ConnId};
+use fieldbook_core::team::Team;
+use std::collections::{BTreeMap, VecDeque};
 
 /// The example team of `docs/examples/team.json`: manager `m-dana`, reps `r-yossi` and
 /// `r-ioana`.
@@ -184,211 +183,113 @@ impl Device {
     }
 }
 
-/// The relay's documents.
-#[derive(Debug)]
-pub struct RelayDocs {
-    actor: ActorId,
-    pub docs: HashMap<DocumentId, Automerge>,
-}
-
-impl Docs for RelayDocs {
-    fn get(&mut self, id: &DocumentId) -> DocSlot<'_> {
-        self.docs
-            .get_mut(id)
-            .map_or(DocSlot::Absent, DocSlot::Loaded)
-    }
-
-    fn create(&mut self, id: &DocumentId) -> Option<&mut Automerge> {
-        Some(
-            self.docs
-                .entry(*id)
-                .or_insert_with(|| doc::new_document(self.actor.clone())),
-        )
-    }
-}
-
-/// Who may see what: the test relay's share policy.
-#[derive(Debug)]
-pub struct SimPolicy {
-    pub team: Team,
-    pub team_doc: DocumentId,
-    /// Index document → its member.
-    pub index_docs: HashMap<DocumentId, MemberId>,
-    /// Lead document → owner, as last read.
-    pub owners: HashMap<DocumentId, MemberId>,
-    /// Connection → the member it authenticated as.
-    pub conns: HashMap<ConnId, MemberId>,
-}
-
-impl SimPolicy {
-    pub fn member_sees(&self, member: &MemberId, doc: &DocumentId) -> Access {
-        let role = self.team.member(member).map(|m| m.role);
-        if *doc == self.team_doc {
-            return match role {
-                Some(Role::Rep) => Access::Read,
-                Some(_) => Access::ReadWrite,
-                None => Access::None,
-            };
-        }
-        if let Some(owner) = self.index_docs.get(doc) {
-            return if owner == member {
-                Access::Read
-            } else {
-                Access::None
-            };
-        }
-        match self.owners.get(doc) {
-            // A new document: accepted from anyone in this test relay.
-            None => Access::ReadWrite,
-            Some(owner) => {
-                let sees = owner == member
-                    || role == Some(Role::Admin)
-                    || (role == Some(Role::Manager) && self.team.manager_of(owner) == Some(member));
-                if sees {
-                    Access::ReadWrite
-                } else {
-                    Access::None
-                }
-            }
-        }
-    }
-}
-
-impl Policy for SimPolicy {
-    fn access(&self, conn: ConnId, _peer: &PeerId, doc: &DocumentId) -> Access {
-        match self.conns.get(&conn) {
-            Some(member) => self.member_sees(member, doc),
-            None => Access::None,
-        }
-    }
-}
-
-/// The relay: the hub, its documents, and the index documents it writes.
-#[derive(Debug)]
+/// The relay: the real relay core ([`RelayCore`]: access, the write model, new documents,
+/// index documents) over in-memory storage.
 pub struct Relay {
-    pub hub: Hub,
-    pub docs: RelayDocs,
-    pub policy: SimPolicy,
-    actor: ActorId,
-    /// Lead documents changed since the indexes were last written.
-    dirty: BTreeSet<DocumentId>,
+    pub core: RelayCore,
+    pub store: MemStore,
+    team: TeamId,
+    /// Restarts so far (each gets its own actor, as the server draws one per start).
+    starts: u8,
+}
+
+impl std::fmt::Debug for Relay {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Relay").field("team", &self.team).finish()
+    }
 }
 
 impl Relay {
+    /// A relay whose storage holds the team document, as `fieldbook team create` leaves it.
     pub fn new(team: &Team, now: DateTime<Utc>) -> Self {
-        let actor = ActorId::from(&[0xee; 16][..]);
+        let mut store = MemStore::default();
         let team_doc = team_doc::team_document_id(&team.id);
-        let mut docs = HashMap::new();
-        docs.insert(
-            team_doc,
-            team_doc::create_team(team, actor.clone(), now).unwrap(),
-        );
-        let mut index_docs = HashMap::new();
-        for member in &team.members {
-            let id = index::index_document_id(&team.id, &member.id);
-            let mut doc = index::create_index(&team.id, &member.id, actor.clone(), now).unwrap();
-            let heads = docs[&team_doc].get_heads();
-            let mut tx = doc.transaction();
-            index::set_entry(&mut tx, &team_doc, DocKind::Team, &heads, None).unwrap();
-            tx.commit_with(doc::commit_options(now));
-            docs.insert(id, doc);
-            index_docs.insert(id, member.id.clone());
-        }
+        let d = team_doc::create_team(team, ActorId::from(&[0xed; 16][..]), now).unwrap();
+        store.put(team_doc, StoredKind::Team, team.id.clone(), None, &d);
+        Self::open(store, team.id.clone(), 0, now)
+    }
+
+    fn open(mut store: MemStore, team: TeamId, starts: u8, now: DateTime<Utc>) -> Self {
+        let actor = ActorId::from(&[0xee, starts][..]);
+        let records = store.records.values().cloned().collect();
+        let (core, out) = RelayCore::open(records, RelayConfig::default(), actor, now, &mut store);
+        store.apply(&out.writes);
         Self {
-            hub: Hub::new(PeerId::new("relay"), PeerMetadata::default()),
-            docs: RelayDocs {
-                actor: actor.clone(),
-                docs,
-            },
-            policy: SimPolicy {
-                team: team.clone(),
-                team_doc,
-                index_docs,
-                owners: HashMap::new(),
-                conns: HashMap::new(),
-            },
-            actor,
-            dirty: BTreeSet::new(),
+            core,
+            store,
+            team,
+            starts,
         }
+    }
+
+    /// The relay restarts on `store` (a backup): connections are gone.
+    pub fn restart_on(&mut self, store: MemStore, now: DateTime<Utc>) {
+        *self = Self::open(store, self.team.clone(), self.starts + 1, now);
+    }
+
+    /// Handles one input; commits its writes (the host's contract).
+    pub fn handle(&mut self, now: DateTime<Utc>, input: Input<'_>) -> Output {
+        let out = self.core.handle(now, input, &mut self.store);
+        self.store.apply(&out.writes);
+        self.core.evict();
+        out
+    }
+
+    /// The team as the relay knows it.
+    pub fn team(&self) -> Team {
+        self.core.acl().team(&self.team).unwrap().clone()
     }
 
     /// Puts a lead straight into the relay's storage (as an import does).
     pub fn import(&mut self, lead: &Lead, id: DocumentId, now: DateTime<Utc>) {
-        let doc = lead_doc::create_lead(lead, self.actor.clone(), now).unwrap();
-        self.docs.docs.insert(id, doc);
-        self.dirty.insert(id);
+        let doc = lead_doc::create_lead(lead, ActorId::from(&[0xec; 16][..]), now).unwrap();
+        self.insert(id, doc, now);
     }
 
-    /// Puts a prepared document into the relay's storage.
-    pub fn insert(&mut self, id: DocumentId, doc: Automerge) {
-        self.docs.docs.insert(id, doc);
-        self.dirty.insert(id);
+    /// Puts a prepared lead document into the relay's storage (as an import does).
+    pub fn insert(&mut self, id: DocumentId, doc: Automerge, now: DateTime<Utc>) {
+        let team = self.team();
+        let lead = lead_doc::read_lead(&doc).unwrap().lead;
+        let owner = LeadFacts::from_lead(&team.playbook, &lead).owner;
+        let record = self
+            .store
+            .put(id, StoredKind::Lead, self.team.clone(), Some(owner), &doc);
+        let bytes = doc.save();
+        let out = self.handle(now, Input::Stored { record, bytes });
+        assert!(
+            out.frames.is_empty(),
+            "nobody is connected during an import"
+        );
     }
 
-    fn refresh_owner(&mut self, id: &DocumentId) {
-        if *id == self.policy.team_doc || self.policy.index_docs.contains_key(id) {
-            return;
-        }
-        if let Some(doc) = self.docs.docs.get(id)
-            && let Ok(read) = lead_doc::read_lead(doc)
-        {
-            let facts =
-                fieldbook_core::facts::LeadFacts::from_lead(&self.policy.team.playbook, &read.lead);
-            self.policy.owners.insert(*id, facts.owner);
+    /// A document as the relay stores it (`None` for one it has not stored, even while a
+    /// sync session holds an empty placeholder).
+    pub fn doc(&self, id: &DocumentId) -> Option<Automerge> {
+        self.core.record(id)?;
+        match self.core.loaded(id) {
+            Some(d) => Some(d.fork()),
+            None => self.store.doc(id, ActorId::from(&[0xeb; 16][..])),
         }
     }
 
-    /// Writes the heads of every changed document into the index of each member who sees it
-    /// (the relay's debounce: called when the network is quiet). Returns the frames that
-    /// carry the index changes to connected members.
-    pub fn write_indexes(&mut self, now: DateTime<Utc>) -> Vec<(ConnId, Vec<u8>)> {
-        let dirty = std::mem::take(&mut self.dirty);
-        let mut frames = Vec::new();
-        if dirty.is_empty() {
-            return frames;
-        }
-        for id in &dirty {
-            self.refresh_owner(id);
-        }
-        let members: Vec<MemberId> = self
-            .policy
-            .team
-            .members
-            .iter()
-            .map(|m| m.id.clone())
-            .collect();
-        for member in members {
-            let index_id = index::index_document_id(&self.policy.team.id, &member);
-            let mut entries = Vec::new();
-            for id in &dirty {
-                let kind = if *id == self.policy.team_doc {
-                    DocKind::Team
-                } else if self.policy.index_docs.contains_key(id) {
-                    continue;
-                } else {
-                    DocKind::Lead
-                };
-                if self.policy.member_sees(&member, id) != Access::None {
-                    entries.push((*id, kind, self.docs.docs[id].get_heads()));
-                }
-            }
-            let doc = self.docs.docs.get_mut(&index_id).unwrap();
-            let mut tx = doc.transaction();
-            let mut wrote = false;
-            for (id, kind, heads) in entries {
-                wrote |= index::set_entry(&mut tx, &id, kind, &heads, None).unwrap();
-            }
-            if wrote {
-                tx.commit_with(doc::commit_options(now));
-                let out = self
-                    .hub
-                    .local_change(index_id, &mut self.docs, &self.policy);
-                frames.extend(out.frames);
-            } else {
-                tx.rollback();
-            }
-        }
-        frames
+    /// A lead's owner, as the relay's record says.
+    pub fn owner(&self, id: &DocumentId) -> Option<MemberId> {
+        self.core.record(id)?.member.clone()
+    }
+
+    /// The leads the relay stores.
+    pub fn leads(&self) -> Vec<DocumentId> {
+        self.store
+            .records
+            .values()
+            .filter(|r| r.kind == StoredKind::Lead)
+            .map(|r| r.id)
+            .collect()
+    }
+
+    /// What `member` may do with `doc`.
+    pub fn member_sees(&self, member: &MemberId, doc: &DocumentId) -> Access {
+        self.core.acl().member_access(&self.team, member, doc)
     }
 }
 
@@ -423,6 +324,8 @@ pub struct Net {
     pub traffic_by_conn: BTreeMap<ConnId, Traffic>,
     /// Deliver each frame twice (the network duplicates).
     pub duplicate: bool,
+    /// What the relay denied (refused writes among them), with its reason.
+    pub refusals: Vec<(Denial, String)>,
 }
 
 impl Net {
@@ -436,12 +339,13 @@ impl Net {
             traffic: Traffic::default(),
             traffic_by_conn: BTreeMap::new(),
             duplicate: false,
+            refusals: Vec::new(),
         }
     }
 
     pub fn add_device(&mut self, name: &str, member: &str) -> usize {
         let seed = u8::try_from(self.devices.len() + 1).unwrap();
-        let team = self.relay.policy.team.id.clone();
+        let team = self.relay.team.clone();
         self.devices.push(Device::new(name, &team, member, seed));
         self.devices.len() - 1
     }
@@ -457,10 +361,16 @@ impl Net {
         }
         self.next_conn += 1;
         let conn = ConnId(self.next_conn);
-        self.relay.hub.add_connection(conn, self.now);
         let member = self.devices[d].config.member.clone();
-        self.relay.policy.conns.insert(conn, member);
         self.links.insert(conn, (VecDeque::new(), VecDeque::new()));
+        let open = Input::Open {
+            conn,
+            team: self.relay.team.clone(),
+            member: member.clone(),
+            token: format!("token-{member}"),
+        };
+        let out = self.relay.handle(self.now, open);
+        self.relay_output(out);
         self.devices[d].conn = Some(conn);
         let effects = self.devices[d].replica.connect(self.now);
         self.device_effects(d, effects);
@@ -470,8 +380,8 @@ impl Net {
     pub fn disconnect(&mut self, d: usize) {
         if let Some(conn) = self.devices[d].conn.take() {
             self.links.remove(&conn);
-            self.relay.hub.remove_connection(conn);
-            self.relay.policy.conns.remove(&conn);
+            let out = self.relay.handle(self.now, Input::Closed { conn });
+            self.relay_output(out);
             self.devices[d].replica.disconnected();
         }
     }
@@ -492,21 +402,39 @@ impl Net {
         }
     }
 
-    fn relay_output(&mut self, out: fieldbook_core::sync::hub::HubOutput) {
-        for id in &out.changed {
-            self.relay.dirty.insert(*id);
-        }
-        // Relay storage is the in-memory documents; `persist` needs no work here.
+    /// Routes the relay's frames onto the links and closes what it closes (its writes are
+    /// committed by [`Relay::handle`]). Returns whether it sent anything.
+    fn relay_output(&mut self, out: Output) -> bool {
+        let sent = !out.frames.is_empty();
+        self.refusals
+            .extend(out.events.into_iter().filter_map(|e| match e {
+                RelayEvent::Denied { denial, reason, .. } => Some((denial, reason)),
+                _ => None,
+            }));
         for (conn, frame) in out.frames {
             if let Some(link) = self.links.get_mut(&conn) {
                 link.1.push_back(frame);
             }
         }
-        for conn in out.close {
+        for (conn, _, _) in out.closes {
             if let Some(d) = self.devices.iter().position(|dev| dev.conn == Some(conn)) {
                 self.disconnect(d);
+            } else {
+                self.links.remove(&conn);
             }
         }
+        sent
+    }
+
+    /// Time passes until the relay's next deadline (its index writer's debounce); the relay
+    /// runs it. Returns whether it sent anything.
+    pub fn relay_deadline(&mut self) -> bool {
+        let Some(deadline) = self.relay.core.next_deadline() else {
+            return false;
+        };
+        self.now = self.now.max(deadline);
+        let out = self.relay.handle(self.now, Input::Tick);
+        self.relay_output(out)
     }
 
     /// Delivers one frame on connection `conn` in direction `to_relay`. Returns false when none
@@ -537,10 +465,13 @@ impl Net {
             }
             if to_relay {
                 self.traffic.to_relay += 1;
-                let out =
-                    self.relay
-                        .hub
-                        .receive(conn, &frame, &mut self.relay.docs, &self.relay.policy);
+                let out = self.relay.handle(
+                    self.now,
+                    Input::Frame {
+                        conn,
+                        bytes: &frame,
+                    },
+                );
                 self.relay_output(out);
             } else {
                 self.traffic.to_devices += 1;
@@ -574,18 +505,105 @@ impl Net {
             }
             assert!(delivered < limit, "no quiescence after {limit} frames");
             self.tick();
-            if !moved {
-                let frames = self.relay.write_indexes(self.now);
-                if frames.is_empty() {
-                    return;
-                }
-                for (conn, frame) in frames {
-                    if let Some(link) = self.links.get_mut(&conn) {
-                        link.1.push_back(frame);
-                    }
-                }
+            if !moved && !self.relay_deadline() && self.in_flight() == 0 {
+                return;
             }
         }
+    }
+
+    /// A client that is not a Fieldbook device (raw frames, like a third-party or hostile
+    /// client) connects as `member`, takes the relay's copy of `id`, changes it with `mutate`
+    /// (with its own actor) and syncs it, then disconnects. Returns the refusals the relay sent
+    /// it (the `refusal` JSON of each `error`). Frames the relay sends others are queued on
+    /// their links as usual.
+    pub fn raw_write(
+        &mut self,
+        member: &str,
+        id: DocumentId,
+        mutate: impl FnOnce(&mut Automerge),
+    ) -> Vec<String> {
+        use automerge::sync::{self, SyncDoc};
+        use fieldbook_core::relay::RELAY_PEER;
+        use fieldbook_core::sync::wire::{self, Message, PeerId};
+        self.next_conn += 1;
+        let conn = ConnId(self.next_conn);
+        let peer = PeerId::new(format!("raw-{}", self.next_conn));
+        let mut inbox: Vec<Message> = Vec::new();
+        let open = Input::Open {
+            conn,
+            team: self.relay.team.clone(),
+            member: member.into(),
+            token: format!("token-{member}"),
+        };
+        inbox.extend(self.raw_input(conn, open));
+        let join = wire::encode(&Message::Join {
+            sender_id: peer.clone(),
+            supported_protocol_versions: Some(vec!["1".into()]),
+            peer_metadata: None,
+        });
+        inbox.extend(self.raw_input(conn, Input::Frame { conn, bytes: &join }));
+        let Some(relays) = self.relay.doc(&id) else {
+            self.raw_input(conn, Input::Closed { conn });
+            return Vec::new();
+        };
+        let mut doc = relays.with_actor(ActorId::from(&[0xba, 0xd0, self.next_conn as u8][..]));
+        mutate(&mut doc);
+        let mut state = sync::State::new();
+        for _ in 0..50 {
+            let seen = inbox.len();
+            if let Some(message) = doc.generate_sync_message(&mut state) {
+                let frame = wire::encode(&Message::Sync {
+                    sender_id: peer.clone(),
+                    target_id: PeerId::new(RELAY_PEER),
+                    document_id: id,
+                    data: message.encode(),
+                    sealed: None,
+                });
+                inbox.extend(self.raw_input(
+                    conn,
+                    Input::Frame {
+                        conn,
+                        bytes: &frame,
+                    },
+                ));
+            }
+            for message in &inbox[seen..] {
+                if let Message::Sync { data, .. } = message
+                    && let Ok(m) = sync::Message::decode(data)
+                {
+                    let _ = doc.receive_sync_message(&mut state, m);
+                }
+            }
+            if inbox.len() == seen {
+                break;
+            }
+        }
+        self.raw_input(conn, Input::Closed { conn });
+        inbox
+            .into_iter()
+            .filter_map(|m| match m {
+                Message::Error { refusal, .. } => refusal,
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Hands the relay an input from the raw connection `conn`: returns the messages the relay
+    /// sent it, and routes the rest as usual.
+    fn raw_input(
+        &mut self,
+        conn: ConnId,
+        input: Input<'_>,
+    ) -> Vec<fieldbook_core::sync::wire::Message> {
+        let mut out = self.relay.handle(self.now, input);
+        let frames = std::mem::take(&mut out.frames);
+        let (mine, others): (Vec<_>, Vec<_>) = frames.into_iter().partition(|(c, _)| *c == conn);
+        out.frames = others;
+        out.closes.retain(|(c, _, _)| *c != conn);
+        self.relay_output(out);
+        mine.iter()
+            .filter_map(|(_, f)| fieldbook_core::sync::wire::decode(f, Default::default()).ok())
+            .collect()
     }
 
     /// Whether anything is in flight.

@@ -13,7 +13,7 @@ use super::store::{
 use super::token::{self, Claims};
 use automerge::{ActorId, Automerge};
 use chrono::{DateTime, Utc};
-use fieldbook_core::doc::{self, DocError, DocumentId, lead as lead_doc, team as team_doc};
+use fieldbook_core::doc::{self, DocError, DocumentId, index, lead as lead_doc, team as team_doc};
 use fieldbook_core::ids::{MemberId, TeamId};
 use fieldbook_core::lead::Lead;
 use fieldbook_core::playbook::Playbook;
@@ -69,6 +69,33 @@ pub enum AdminError {
     /// No such token.
     #[error("no token with id {0:?} (see `fieldbook token list`)")]
     NoToken(String),
+    /// The id a new team's or member's document derives to is taken by another document.
+    #[error(
+        "document {id} ({what}) is already stored as a {found} document; nothing was changed \
+         (restore the data directory from a backup or choose another id)"
+    )]
+    IdTaken {
+        /// The derived id.
+        id: DocumentId,
+        /// Whose document it is for, e.g. `member "r-ana"'s index`.
+        what: String,
+        /// The kind stored there.
+        found: &'static str,
+    },
+    /// The member still owns leads: removing them would leave the leads to nobody.
+    #[error(
+        "member \"{member}\" owns {count} lead(s) in team \"{team}\": reassign them to another \
+         rep or manager first (a manager or an admin does it on each lead in the app); nothing \
+         was changed"
+    )]
+    MemberOwnsLeads {
+        /// Team.
+        team: TeamId,
+        /// Member.
+        member: MemberId,
+        /// Leads they own.
+        count: usize,
+    },
 }
 
 /// A fresh actor for this process's writes.
@@ -171,8 +198,18 @@ pub fn create_team(
     check_id("team id", id.as_str())?;
     playbook.validate()?;
     let doc_id = team_doc::team_document_id(id);
-    if store.record(&doc_id)?.is_some() {
-        return Err(AdminError::TeamExists(id.clone()));
+    match store.record(&doc_id)? {
+        Some(record) if record.kind == StoredKind::Team => {
+            return Err(AdminError::TeamExists(id.clone()));
+        }
+        Some(record) => {
+            return Err(AdminError::IdTaken {
+                id: doc_id,
+                what: format!("the team document of \"{id}\""),
+                found: record.kind.as_str(),
+            });
+        }
+        None => {}
     }
     let team = Team {
         id: id.clone(),
@@ -252,6 +289,18 @@ pub fn add_member(
             member: member.id.clone(),
         });
     }
+    // The relay creates the member's index at its derived id: anything else stored there
+    // (a document from before the reserved space) would break it.
+    let index_id = index::index_document_id(team, &member.id);
+    if let Some(record) = store.record(&index_id)?
+        && (record.kind != StoredKind::Index || record.member.as_ref() != Some(&member.id))
+    {
+        return Err(AdminError::IdTaken {
+            id: index_id,
+            what: format!("member \"{}\"'s index", member.id),
+            found: record.kind.as_str(),
+        });
+    }
     if let Some(manager) = &member.manager {
         match loaded.team.member(manager) {
             Some(m) if m.role != Role::Rep => {}
@@ -275,7 +324,8 @@ pub fn add_member(
 }
 
 /// Removes member `member` from team `team` and revokes their tokens; returns how many tokens
-/// were revoked. Their leads keep naming them as owner (an admin reassigns them).
+/// were revoked. Refused while they own leads (a lead's owner is always a member who may own
+/// leads): reassign those first.
 pub fn remove_member(
     store: &mut dyn RelayStore,
     team: &TeamId,
@@ -287,6 +337,20 @@ pub fn remove_member(
         return Err(AdminError::NoMember {
             team: team.clone(),
             member: member.clone(),
+        });
+    }
+    let count = store
+        .records()?
+        .iter()
+        .filter(|r| {
+            r.kind == StoredKind::Lead && r.team == *team && r.member.as_ref() == Some(member)
+        })
+        .count();
+    if count > 0 {
+        return Err(AdminError::MemberOwnsLeads {
+            team: team.clone(),
+            member: member.clone(),
+            count,
         });
     }
     commit_team_change(store, loaded, now, |tx| {
@@ -525,6 +589,76 @@ mod tests {
         assert!(loaded.team.member(&"r1".into()).is_none());
         let err = load_team(&mut store, &"nope".into(), random_actor()).unwrap_err();
         assert!(matches!(err, AdminError::NoTeam(_)));
+    }
+
+    #[test]
+    fn a_member_who_owns_leads_stays_and_a_taken_derived_id_fails_loudly() {
+        let mut store = SqliteStore::in_memory().unwrap();
+        let team = TeamId::from("acme");
+        create_team(&mut store, &team, "Acme", Playbook::default(), now()).unwrap();
+        add_member(&mut store, &team, &member("m1", Role::Manager, None), now()).unwrap();
+        add_member(
+            &mut store,
+            &team,
+            &member("r1", Role::Rep, Some("m1")),
+            now(),
+        )
+        .unwrap();
+        let id = DocumentId::from_random([3; 16]);
+        let lead: Lead = serde_json::from_value(serde_json::json!({
+            "id": id.to_string(), "company": "Kinneret Boats", "owner": "r1",
+            "created_at": "2026-11-20T09:00:00Z",
+            "events": [{"id": "c1", "type": "created", "at": "2026-11-20T09:00:00Z", "by": "r1"}]
+        }))
+        .unwrap();
+        import_leads(&mut store, &team, &[lead], now()).unwrap();
+        let err = remove_member(&mut store, &team, &"r1".into(), now()).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("member \"r1\" owns 1 lead(s) in team \"acme\""),
+            "{err}"
+        );
+        let loaded = load_team(&mut store, &team, random_actor()).unwrap();
+        assert!(
+            loaded.team.member(&"r1".into()).is_some(),
+            "nothing changed"
+        );
+
+        // A document stored where a new member's index or a new team's document derives to
+        // (data from before the reserved space): refused with the id, nothing written.
+        let lead_doc = store.record(&id).unwrap().unwrap();
+        let index_id = index::index_document_id(&team, &"r2".into());
+        store
+            .apply(&[StoreWrite::PutRecord(DocRecord {
+                id: index_id,
+                ..lead_doc.clone()
+            })])
+            .unwrap();
+        let err = add_member(
+            &mut store,
+            &team,
+            &member("r2", Role::Rep, Some("m1")),
+            now(),
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "document {index_id} (member \"r2\"'s index) is already stored as a lead \
+                 document; nothing was changed (restore the data directory from a backup or \
+                 choose another id)"
+            )
+        );
+        let other = TeamId::from("other");
+        let team_id = team_doc::team_document_id(&other);
+        store
+            .apply(&[StoreWrite::PutRecord(DocRecord {
+                id: team_id,
+                ..lead_doc
+            })])
+            .unwrap();
+        let err = create_team(&mut store, &other, "Other", Playbook::default(), now()).unwrap_err();
+        assert!(matches!(err, AdminError::IdTaken { id, found: "lead", .. } if id == team_id));
     }
 
     #[test]
