@@ -9,8 +9,11 @@
 //   {"cmd":"append_event","url":…,"id":…,"event":{…}}  -> {"ok":true,"heads":[…]}
 //   {"cmd":"wait_event","url":…,"id":…,"timeout_ms":N} -> {"ok":true,"event":{…}}
 //   {"cmd":"create","doc":{…}}                          -> {"ok":true,"url":"automerge:…","heads":[…]}
+//   {"cmd":"delete_events","url":…}                    -> {"ok":true,"heads":[…]} (every event)
+//   {"cmd":"errors","timeout_ms":N,"at_least":K}       -> {"ok":true,"errors":[…]} (`error`
+//                                                          messages the adapter received)
 //   {"cmd":"quit"}
-import { Repo } from "@automerge/automerge-repo"
+import { Repo, cbor } from "@automerge/automerge-repo"
 import { WebSocketClientAdapter } from "@automerge/automerge-repo-network-websocket"
 import * as A from "@automerge/automerge"
 import readline from "node:readline"
@@ -25,8 +28,22 @@ setTimeout(() => {
   process.exit(3)
 }, 60_000).unref()
 
+const adapter = new WebSocketClientAdapter(url, 1000)
+// What the relay said in `error` messages: the adapter only logs them (with `debug`) and drops
+// them, so they are read here on their way in.
+const errors = []
+const receive = adapter.receiveMessage.bind(adapter)
+adapter.receiveMessage = (bytes) => {
+  try {
+    const message = cbor.decode(new Uint8Array(bytes))
+    if (message?.type === "error") errors.push(message)
+  } catch {
+    // the adapter logs what does not decode
+  }
+  receive(bytes)
+}
 const repo = new Repo({
-  network: [new WebSocketClientAdapter(url, 1000)],
+  network: [adapter],
   peerId,
 })
 const handles = new Map()
@@ -88,6 +105,20 @@ async function run(command) {
       const h = repo.create(command.doc)
       handles.set(h.url, h)
       return { url: h.url, heads: A.getHeads(h.doc()) }
+    }
+    case "delete_events": {
+      const h = await handle(command.url, ms)
+      h.change((d) => {
+        for (const id of Object.keys(d.events)) delete d.events[id]
+      })
+      return { heads: A.getHeads(h.doc()) }
+    }
+    case "errors": {
+      const deadline = Date.now() + ms
+      while (errors.length < (command.at_least ?? 0) && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 20))
+      }
+      return { errors: errors.map((e) => ({ message: e.message, documentId: e.documentId, refusal: e.refusal })) }
     }
     case "quit": {
       await repo.shutdown()

@@ -213,6 +213,8 @@ pub struct Device {
     next_doc: u64,
     /// Protocol errors the replica reported.
     pub errors: Vec<String>,
+    /// Writes the relay refused, as the replica reported them.
+    pub refused: Vec<fieldbook_core::replica::RefusedChange>,
 }
 
 impl Device {
@@ -237,6 +239,7 @@ impl Device {
             seed,
             next_doc: 0,
             errors: Vec::new(),
+            refused: Vec::new(),
         }
     }
 
@@ -271,6 +274,7 @@ impl Device {
             self.host.apply(&effects.writes);
             self.outbox.extend(effects.frames);
             self.errors.extend(effects.errors);
+            self.refused.extend(effects.refused);
             if effects.close {
                 self.ws = None;
                 self.outbox.clear();

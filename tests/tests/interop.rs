@@ -71,6 +71,22 @@ fn js_heads(answer: &serde_json::Value) -> Vec<String> {
     )
 }
 
+/// Dana's laptop after its first sync of the 10 demo leads, with `lead` in memory.
+async fn manager_laptop(
+    relay: &Relay,
+    tokens: &std::collections::BTreeMap<String, String>,
+    lead: DocumentId,
+) -> Device {
+    let mut dana = Device::new("dana-laptop", "m-dana", &tokens["m-dana"], 2);
+    dana.connect(relay.addr).await;
+    until(&mut [&mut dana], "Dana's first sync", |d| {
+        d[0].settled() && d[0].leads().len() == 10
+    })
+    .await;
+    dana.ensure_loaded(&lead);
+    dana
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_js_automerge_repo_client_syncs_leads_through_the_relay() {
     node::interop_dir();
@@ -83,13 +99,7 @@ async fn the_js_automerge_repo_client_syncs_leads_through_the_relay() {
     let ioanas = demo_lead_id(&team, 1);
     let url = lead.url();
 
-    let mut dana = Device::new("dana-laptop", "m-dana", &tokens["m-dana"], 2);
-    dana.connect(relay.addr).await;
-    until(&mut [&mut dana], "Dana's first sync", |d| {
-        d[0].settled() && d[0].leads().len() == 10
-    })
-    .await;
-    dana.ensure_loaded(&lead);
+    let mut dana = manager_laptop(&relay, &tokens, lead).await;
 
     // Yossi's node script: the JS client knows nothing of Fieldbook but the token in the URL.
     let mut js = JsClient::start(&relay.sync_url(&tokens["r-yossi"]), "r-yossi/node");
@@ -196,6 +206,75 @@ async fn the_js_automerge_repo_client_syncs_leads_through_the_relay() {
     assert!(js.0.finish().await.success());
     assert!(dana.errors.is_empty(), "{:?}", dana.errors);
     relay.stop().await;
+}
+
+/// The published JS client and a write the relay refuses (issue 11, finding 1: a client
+/// erasing a lead's history): the relay answers an `error` naming the document and the
+/// refusal; the JS client logs it and goes on — its other documents keep syncing — while its
+/// own copy keeps the refused change (it has no notion of a refusal). Nothing reaches the relay
+/// or the manager.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_js_client_is_told_of_a_refused_write_and_keeps_working() {
+    node::interop_dir();
+    let dir = data_dir("interop-js-refused");
+    let tokens = demo_team(&dir, 10);
+    let relay = Relay::start(test_config(&dir)).await;
+    let team = TeamId::from("demo");
+    let lead = demo_lead_id(&team, 0);
+    let other = demo_lead_id(&team, 2);
+    let mut dana = manager_laptop(&relay, &tokens, lead).await;
+    let events = read_lead(dana.replica.document(&lead).unwrap())
+        .unwrap()
+        .lead
+        .events
+        .len();
+
+    let mut js = JsClient::start(&relay.sync_url(&tokens["r-yossi"]), "r-yossi/node");
+    js.call(json!({"cmd": "find", "url": lead.url()}))
+        .await
+        .unwrap();
+    js.call(json!({"cmd": "delete_events", "url": lead.url()}))
+        .await
+        .unwrap();
+    let said = js
+        .call(json!({"cmd": "errors", "at_least": 1}))
+        .await
+        .unwrap();
+    let error = &said["errors"][0];
+    assert_eq!(error["documentId"], lead.to_string(), "{said}");
+    let refusal: serde_json::Value =
+        serde_json::from_str(error["refusal"].as_str().expect("a refusal")).unwrap();
+    assert_eq!(refusal["code"], "event_changed", "{said}");
+    assert!(
+        error["message"].as_str().unwrap().contains("append-only"),
+        "{said}"
+    );
+    // Its copy keeps the change; the relay's and the manager's do not.
+    let mine = js
+        .call(json!({"cmd": "find", "url": lead.url()}))
+        .await
+        .unwrap();
+    assert_eq!(mine["doc"]["events"].as_object().unwrap().len(), 0);
+    // The connection goes on: a change to another lead reaches the manager.
+    let at = Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true);
+    let changed = js
+        .call(json!({
+            "cmd": "append_event", "url": other.url(), "id": "js-after",
+            "event": {"type": "attempt", "at": at, "by": "r-yossi",
+                      "channel": "call", "outcome": "no_answer"},
+        }))
+        .await
+        .unwrap();
+    until(&mut [&mut dana], "the JS client's later change", |d| {
+        d[0].heads(&other) == Some(js_heads(&changed))
+    })
+    .await;
+    let seen = read_lead(dana.replica.document(&lead).unwrap()).unwrap();
+    assert_eq!(seen.lead.events.len(), events);
+    assert!(js.0.finish().await.success());
+    relay.stop().await;
+    let stored = stored_doc(&dir, &lead).unwrap();
+    assert_eq!(read_lead(&stored).unwrap().lead.events.len(), events);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1230,6 +1230,11 @@ state: LeadState,
  * Events this version could not decode (left untouched in the document).
  */
 undecodable: number,
+/**
+ * What the member may do with the lead now (the write model's answer; none on a
+ * document of a newer schema, which this version only reads).
+ */
+actions: LeadActions,
 };
 
 export type Material = "references" | "company_profile" | "price_list";

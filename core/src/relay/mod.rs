@@ -922,6 +922,11 @@ impl RelayCore {
             return;
         }
         self.acl.set_index(id, team.clone(), member.clone());
+        if self.docs.pending.remove(&id).is_some() {
+            // An empty document a client's sync session opened at this id (it may not write
+            // there): the index takes its place.
+            self.docs.loaded.remove(&id);
+        }
         if self.docs.records.contains_key(&id) || self.docs.loaded.contains_key(&id) {
             return;
         }

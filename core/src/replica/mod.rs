@@ -338,6 +338,8 @@ pub struct Replica {
     sealed: HashMap<DocumentId, Sealed>,
     /// Documents offered again in this connection after a refusal, with their seal.
     sealed_retried: BTreeSet<DocumentId>,
+    /// Refusals per document in this connection.
+    refusals: HashMap<DocumentId, u32>,
 }
 
 /// A short fingerprint of what the fold reads from a playbook ([`Summary::playbook`]): the
@@ -438,6 +440,7 @@ impl Replica {
             index_checked: false,
             sealed: HashMap::new(),
             sealed_retried: BTreeSet::new(),
+            refusals: HashMap::new(),
         };
         let mut effects = Effects::default();
         for (id, bytes) in summaries {
@@ -876,6 +879,7 @@ impl Replica {
         self.connected = true;
         self.session.clear();
         self.sealed_retried.clear();
+        self.refusals.clear();
         self.index_checked = false;
         let out = self.client.connect(now);
         let mut effects = Effects::default();

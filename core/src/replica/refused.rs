@@ -121,8 +121,14 @@ impl Replica {
         let Some(team) = self.team.clone() else {
             return Err(ReplicaError::NoTeam);
         };
+        // A document refused again and again in one connection (the device's view of the team
+        // or of the limits differs from the relay's): keep nothing of this device's.
+        let refusals = self.refusals.entry(id).or_insert(0);
+        *refusals += 1;
+        let give_up = *refusals >= MAX_REFUSALS;
         // Re-apply this device's events the relay lacks, in their canonical order, each as a
-        // command would write it: judged by the write model on the relay's copy.
+        // command would write it: judged by the write model on the relay's copy. The events
+        // the refusal is about are not.
         let mut mine: Vec<_> = local_lead
             .events
             .iter()
@@ -130,6 +136,10 @@ impl Replica {
             .collect();
         mine.sort_by(|a, b| a.canonical_cmp(b));
         for event in mine {
+            if give_up || report.refusal.as_ref().is_some_and(|r| is_about(r, event)) {
+                report.dropped_events.push(event.id.clone());
+                continue;
+            }
             let owner =
                 LeadFacts::from_lead(&team.playbook, &lead_doc::read_lead(&base)?.lead).owner;
             let before = base.get_heads();
@@ -163,7 +173,7 @@ impl Replica {
             .filter(|f| local_json.get(**f) != base_json.get(**f))
             .filter_map(|f| Some(((*f).to_owned(), local_json.get(*f)?.clone())))
             .collect();
-        if !edits.is_empty() {
+        if !edits.is_empty() && !give_up {
             let owner =
                 LeadFacts::from_lead(&team.playbook, &lead_doc::read_lead(&base)?.lead).owner;
             let before = base.get_heads();
@@ -196,6 +206,32 @@ impl Replica {
         self.refold(id, effects)?;
         effects.refused.push(report);
         self.offer_local_change(id, now, effects)
+    }
+}
+
+/// Refusals of one document in one connection after which the device keeps nothing of its own
+/// changes to it.
+const MAX_REFUSALS: u32 = 3;
+
+/// Whether `refusal` is about `event`: the event it names, or, for a refusal of an owner
+/// change, the assignment.
+fn is_about(refusal: &Refusal, event: &crate::lead::Event) -> bool {
+    use crate::lead::EventKind;
+    match refusal {
+        Refusal::EventChanged { event: id }
+        | Refusal::UnknownEventKind { event: id, .. }
+        | Refusal::BadEvent { event: id, .. } => event.id.as_str() == id,
+        Refusal::WrongAuthor { event: id, .. } => event.id == *id,
+        Refusal::KindNotAllowed { kind, .. } => event.kind.type_name() == kind,
+        Refusal::MayNotReassign { .. }
+        | Refusal::MayNotOwn { .. }
+        | Refusal::TooManyLeads { .. }
+        | Refusal::OwnerMismatch { .. }
+        | Refusal::OwnerWithoutAssignment => matches!(
+            event.kind,
+            EventKind::Assigned { .. } | EventKind::ConflictResolved { .. }
+        ),
+        _ => false,
     }
 }
 

@@ -29,6 +29,9 @@ pub struct LeadView {
     pub state: LeadState,
     /// Events this version could not decode (left untouched in the document).
     pub undecodable: usize,
+    /// What the member may do with the lead now (the write model's answer; none on a
+    /// document of a newer schema, which this version only reads).
+    pub actions: crate::write::LeadActions,
 }
 
 /// The analytics screen of the member (R8 as the member sees them, funnel, speed to lead,
@@ -60,11 +63,17 @@ impl Replica {
             .ok_or(ReplicaError::NotLoaded(*id))?;
         let read = lead_doc::read_lead(doc)?;
         let facts = LeadFacts::from_lead(&team.playbook, &read.lead);
+        let actions = if read.schema > lead_doc::SCHEMA {
+            crate::write::LeadActions::default()
+        } else {
+            crate::write::actions(team, &self.member, &facts)
+        };
         Ok(LeadView {
             schema: read.schema,
             state: derive(team, &facts, now),
             lead: read.lead,
             undecodable: read.undecodable.len(),
+            actions,
         })
     }
 

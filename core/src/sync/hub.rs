@@ -663,8 +663,10 @@ impl Hub {
         if let Some(before) = &received.changed_from
             && let Err(refusal) = policy.admit(conn, &doc_id, doc, before, sealed.as_ref())
         {
-            // Back to the state before this message: nothing is persisted or forwarded.
-            if created {
+            // Back to the state before this message: nothing is persisted or forwarded. A
+            // document that had no changes before (created by this message or an earlier one
+            // of the same session) never existed.
+            if created || before.is_empty() {
                 docs.discard(&doc_id);
             } else {
                 let actor = doc.get_actor().clone();

@@ -121,8 +121,8 @@ pub enum Message {
     },
     /// `error`: without a document, the sender closes the connection after it. Fieldbook's
     /// relay also sends one naming a document whose write it refused (`documentId`, and the
-    /// refusal as JSON in `refusal`); the connection goes on. The published JS client logs an
-    /// `error` message and ignores it.
+    /// refusal as JSON in `refusal`); the connection goes on. The published JS client's
+    /// WebSocket adapter logs an `error` message and drops it.
     Error {
         /// `senderId` (the JS server sends it, samod does not).
         sender_id: Option<PeerId>,
