@@ -109,6 +109,17 @@ fn first_sync_brings_each_member_what_they_may_see() {
         "the manager gets her reps' leads"
     );
     assert!(net.devices[yossi].replica.team().is_some());
+    // Whom each may create a lead for: a rep themselves, the manager herself and her reps.
+    let owners = |d: usize| -> Vec<String> {
+        net.devices[d]
+            .replica
+            .new_lead_owners()
+            .iter()
+            .map(ToString::to_string)
+            .collect()
+    };
+    assert_eq!(owners(yossi), ["r-yossi"]);
+    assert_eq!(owners(dana), ["m-dana", "r-ioana", "r-yossi"]);
     for id in &yossis {
         assert_converged(&net, id, &[yossi, dana]);
     }

@@ -349,6 +349,17 @@ impl Replica {
             .map_err(Error::into_js)
     }
 
+    /// The members this member may create a lead for (ids, in the team document's order): a rep
+    /// themselves, a manager themselves and their reps, an admin every rep and manager.
+    #[wasm_bindgen(js_name = newLeadOwners)]
+    pub fn new_lead_owners(&self) -> Vec<String> {
+        self.inner
+            .new_lead_owners()
+            .iter()
+            .map(ToString::to_string)
+            .collect()
+    }
+
     /// The team document's id.
     #[wasm_bindgen(js_name = teamDocId)]
     pub fn team_doc_id(&self) -> String {

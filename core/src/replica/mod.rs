@@ -474,6 +474,20 @@ impl Replica {
         self.team.as_ref()
     }
 
+    /// The members this member may create a lead for (the write model's `may_create_for`): a
+    /// rep themselves, a manager themselves and their reps, an admin every rep and manager.
+    /// Empty before the team document arrives.
+    pub fn new_lead_owners(&self) -> Vec<MemberId> {
+        let Some(team) = &self.team else {
+            return Vec::new();
+        };
+        team.members
+            .iter()
+            .filter(|m| write::may_create_for(team, &self.member, &m.id).is_ok())
+            .map(|m| m.id.clone())
+            .collect()
+    }
+
     /// The team's id.
     pub fn team_id(&self) -> &TeamId {
         &self.team_id
