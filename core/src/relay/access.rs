@@ -1,15 +1,8 @@
 //! Who may see which document (SPEC §5) and whether a write stands, as the hub's [`Policy`]:
 //! computed from the team documents (roles, each rep's manager) and each lead's owner, kept up
-//! to date by the relay core as changes arrive, so a reassignment moves access at once.
-//!
-//! | document | rep | manager | admin |
-//! |---|---|---|---|
-//! | team | read | read-write | read-write |
-//! | own index | read | read | read |
-//! | lead owned by the member | read-write | read-write | read-write |
-//! | lead owned by one of the manager's reps | — | read-write | read-write |
-//! | other lead of the team | — | — | read-write |
-//! | anything of another team, another member's index | — | — | — |
+//! to date by the relay core as changes arrive, so a reassignment moves access at once. The
+//! table is ARCHITECTURE.md's "Who may do what" (a manager's team access is read-write at the
+//! protocol level; the write model lets managers change only the playbook and the products).
 //!
 //! A member no longer in the team document sees nothing. A document the relay has never
 //! stored is [`Access::ReadWrite`] so that the hub can take a lead created offline; the write
@@ -517,7 +510,7 @@ mod tests {
     }
 
     #[test]
-    fn the_table_of_the_module_doc() {
+    fn the_permission_table_of_architecture_md() {
         let acl = acl();
         let t = TeamId::from("t");
         let see = |m: &str, d: u8| acl.member_access(&t, &m.into(), &doc(d));

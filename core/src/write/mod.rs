@@ -1,7 +1,8 @@
 //! The write model: who may write what, and what a write may change, decided in one place for
 //! every writer — the device's commands before they write, the relay after it applies a
 //! client's changes (rolling them back when refused), the simulated relay of the tests, and the
-//! screens (the actions a member may take on a lead, [`actions`]).
+//! screens (the actions a member may take on a lead, [`actions`]). ARCHITECTURE.md's "Who may
+//! do what" is the permission table this module implements:
 //!
 //! | document | who writes | what may change |
 //! |---|---|---|
