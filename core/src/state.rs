@@ -242,7 +242,7 @@ pub fn derive(team: &Team, facts: &LeadFacts, now: DateTime<Utc>) -> LeadState {
     derive_in(&cx, facts)
 }
 
-/// [`derive`] with a prepared context.
+/// [`derive()`] with a prepared context.
 pub fn derive_in(cx: &RuleContext<'_>, facts: &LeadFacts) -> LeadState {
     let role = effective_role(cx, facts);
     let status = match (&facts.status_override, role) {

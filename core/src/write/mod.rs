@@ -1,7 +1,7 @@
 //! The write model: who may write what, and what a write may change, decided in one place for
 //! every writer — the device's commands before they write, the relay after it applies a
 //! client's changes (rolling them back when refused), the simulated relay of the tests, and the
-//! screens (the actions a member may take on a lead, [`actions`]). ARCHITECTURE.md's "Who may
+//! screens (the actions a member may take on a lead, [`actions()`]). ARCHITECTURE.md's "Who may
 //! do what" is the permission table this module implements:
 //!
 //! | document | who writes | what may change |
@@ -17,6 +17,15 @@
 //!
 //! Every refusal is a [`Refusal`]: a code with its parameters (translated by the app) and an
 //! English message.
+//!
+//! **Extending the model.** What a lead may hold is what this version reads: its keys are the
+//! fields of [`crate::lead::Lead`] (plus `schema`, `type`, `events`), its event kinds the
+//! variants of [`crate::lead::EventKind`]. A capability that adds a kind or a field adds it
+//! there (and to docs/documents.md), and decides who may record it in [`may_record`], whose
+//! match has no catch-all, so the compiler asks. A change carrying a key or kind this version
+//! does not know is refused naming it (`unknown_field`, `unknown_event_kind`), and a document
+//! of a newer `schema` is not written (`newer_schema`): the relay serves the web app, so the
+//! two upgrade together, and an older relay never stores what it cannot judge.
 //!
 //! ```
 //! use fieldbook_core::write::{self, Limits};
