@@ -8,11 +8,13 @@ import type {
   DayPlan,
   InboxItem,
   Lead,
+  LeadActions,
   LeadCommand,
   LeadFacts,
   LeadState,
   MissingRate,
   NewLead,
+  RefusedChange,
   Team,
   TeamCommand,
 } from "../wasm/fieldbook_wasm";
@@ -47,11 +49,22 @@ export interface LeadView {
   lead: Lead;
   state: LeadState;
   undecodable: number;
+  /** What the signed-in member may do with the lead (the core's write model decides). */
+  actions: LeadActions;
+}
+
+/** A write of this device the relay refused (`Effects.refused`), until the member dismisses it. */
+export interface RefusedWrite extends RefusedChange {
+  /** Unique in this engine, for `dismissRefused`. */
+  id: number;
+  /** When the engine was told (ms since epoch). */
+  at: number;
 }
 
 export type EngineEvent =
   | { type: "leads"; ids: string[] } // these leads changed (local command or sync)
   | { type: "team" } // team document changed (playbook, members)
+  | { type: "refused" } // the list of refused writes changed
   | { type: "sync"; info: SyncInfo }; // sync indicator changed
 
 export interface Engine {
@@ -60,6 +73,14 @@ export interface Engine {
   syncInfo(): SyncInfo;
   team(): Team | undefined;
   facts(): LeadFacts[];
+  /** Whom the member may create a lead for (the core's write model); empty before the team syncs. */
+  newLeadOwners(): string[];
+  /**
+   * This device's writes the relay refused and the member has not dismissed, oldest first. The
+   * same refusal told again (a held write offered on every connection) replaces its entry.
+   */
+  refusedWrites(): RefusedWrite[];
+  dismissRefused(id: number): void;
   callQueue(now?: number): CallQueue | undefined;
   inbox(now?: number): InboxItem[];
   dayPlan(date: string, now?: number): DayPlan | undefined;

@@ -18,10 +18,11 @@ import type {
   LeadFacts,
   MissingRate,
   NewLead,
+  RefusedChange,
   Team,
   TeamCommand,
 } from "../wasm/fieldbook_wasm";
-import type { Engine, EngineEvent, LeadView, Session, SyncInfo } from "./api";
+import type { Engine, EngineEvent, LeadView, RefusedWrite, Session, SyncInfo } from "./api";
 import { ReplicaDb, type ReadTimings, type StoredReplica, type Write } from "./idb";
 import { isExpired } from "./session";
 
@@ -127,6 +128,7 @@ function emptyEffects(): Effects {
     teamChanged: false,
     close: false,
     errors: [],
+    refused: [],
   };
 }
 
@@ -138,6 +140,7 @@ function merge(into: Effects, from: Effects): void {
   into.teamChanged ||= from.teamChanged;
   into.close ||= from.close;
   for (const e of from.errors) into.errors.push(e);
+  for (const r of from.refused) into.refused.push(r);
 }
 
 function errorKind(error: unknown): string | undefined {
@@ -245,7 +248,7 @@ export async function openEngine(session: Session, opts: EngineOptions = {}): Pr
   let dbOpen = 0;
   let idbRead = 0;
   // The wasm module compiles while the database opens and is read.
-  const [, { db, stored, readDetail }] = await Promise.all([
+  const [, { db, stored: storedAtOpen, readDetail }] = await Promise.all([
     initWasm().then(() => {
       wasmInit = mark("fieldbook:wasm-init", t0);
     }),
@@ -264,26 +267,43 @@ export async function openEngine(session: Session, opts: EngineOptions = {}): Pr
     })(),
   ]);
 
+  let stored = storedAtOpen;
   const t2 = performance.now();
-  let replica: Replica;
-  try {
-    replica = Replica.open(
-      {
-        team: session.team,
-        member: session.member,
-        actor: db.device.actor,
-        peerId: db.device.peerId,
-      },
-      stored,
-    );
-  } catch (error) {
-    db.close();
-    throw error;
+  const openReplica = (from: StoredReplica) => {
+    try {
+      return Replica.open(
+        {
+          team: session.team,
+          member: session.member,
+          actor: db.device.actor,
+          peerId: db.device.peerId,
+        },
+        from,
+      );
+    } catch (error) {
+      db.close();
+      throw error;
+    }
+  };
+  let replica = openReplica(stored);
+  const ids = { teamDoc: replica.teamDocId(), indexDoc: replica.indexDocId() };
+  if (!db.docIds) {
+    await db.setDocIds(ids);
+  } else if (db.docIds.teamDoc !== ids.teamDoc || db.docIds.indexDoc !== ids.indexDoc) {
+    // Stored before the relay moved the team and index documents to their derived ids: the
+    // stored bytes move to the new ids (same documents, same history), and the replica opens
+    // again from them, so that it never reads the team document where it no longer grows.
+    replica.free();
+    try {
+      await db.moveDocs(db.docIds, ids);
+      ({ stored } = await db.readReplica());
+    } catch (error) {
+      db.close();
+      throw error;
+    }
+    replica = openReplica(stored);
   }
   const replicaOpen = mark("fieldbook:replica-open", t2);
-  if (!db.docIds) {
-    await db.setDocIds({ teamDoc: replica.teamDocId(), indexDoc: replica.indexDocId() });
-  }
   const timings: OpenTimings = {
     wasmInit,
     dbOpen,
@@ -371,6 +391,9 @@ class EngineImpl implements Engine {
   /** Lead id → index in `factsCache`. */
   private factsIndex = new Map<string, number>();
   private teamCache: { team: Team | undefined } | undefined;
+  /** Writes the relay refused, not yet dismissed (see `refusedWrites`). */
+  private refusedList: RefusedWrite[] = [];
+  private refusedSeq = 0;
   private callQueueMeasures = 0;
   private repackScheduled = false;
   private repackArmedAt = -1;
@@ -512,6 +535,17 @@ class EngineImpl implements Engine {
     if (!this.factsCache) return;
     let next: LeadFacts[] | undefined;
     for (const write of writes) {
+      if (write.op === "remove") {
+        // The replica forgot the lead (a new lead the relay did not take): the list keeps the
+        // replica's order without it.
+        const i = this.factsIndex.get(write.doc);
+        if (i === undefined) continue;
+        next ??= this.factsCache.slice();
+        next.splice(i, 1);
+        this.factsIndex = new Map();
+        next.forEach((f, j) => this.factsIndex.set(f.id, j));
+        continue;
+      }
       if (write.op !== "summary") continue;
       const facts = decodeFacts([[write.doc, write.bytes]])?.[0];
       if (!facts) {
@@ -531,6 +565,38 @@ class EngineImpl implements Engine {
       this.factsCache = next;
       this.factsDecoded = true;
     }
+  }
+
+  newLeadOwners(): string[] {
+    return this.replica.newLeadOwners();
+  }
+
+  refusedWrites(): RefusedWrite[] {
+    return this.refusedList;
+  }
+
+  dismissRefused(id: number): void {
+    const next = this.refusedList.filter((r) => r.id !== id);
+    if (next.length === this.refusedList.length) return;
+    this.refusedList = next;
+    this.emit({ type: "refused" });
+  }
+
+  /** Keeps the refusals of `refused` for the screens; one told again replaces its entry. */
+  private noteRefused(refused: readonly RefusedChange[]): void {
+    if (refused.length === 0) return;
+    const key = (r: RefusedChange) => JSON.stringify([r.doc, r.refusal, r.message, r.removed, r.held]);
+    const next = [...this.refusedList];
+    for (const change of refused) {
+      const k = key(change);
+      const entry: RefusedWrite = { ...change, id: ++this.refusedSeq, at: this.now() };
+      const same = next.findIndex((r) => key(r) === k);
+      if (same >= 0) next.splice(same, 1);
+      next.push(entry);
+      console.warn(`fieldbook sync: the relay refused a write of ${change.doc}: ${change.message}`);
+    }
+    this.refusedList = next;
+    this.emit({ type: "refused" });
   }
 
   callQueue(now: number = this.now()): CallQueue | undefined {
@@ -708,12 +774,20 @@ class EngineImpl implements Engine {
     } catch (error) {
       if (errorKind(error) !== "not_loaded") throw error;
     }
-    await this.loadDocs([id]);
+    const stored = await this.loadDocs([id]);
+    if (!stored.has(id)) {
+      // Not stored on this device (e.g. a new lead the relay refused, removed): the screens
+      // say so as for any lead the device does not hold.
+      throw Object.assign(new Error(`lead ${id} is not on this device`), { kind: "unknown_lead" });
+    }
     return call();
   }
 
-  /** Reads documents from IndexedDB and hands them to the replica; carries out the effects. */
-  private async loadDocs(ids: readonly string[]): Promise<void> {
+  /**
+   * Reads documents from IndexedDB and hands them to the replica; carries out the effects.
+   * Returns the ids found in IndexedDB.
+   */
+  private async loadDocs(ids: readonly string[]): Promise<ReadonlySet<string>> {
     const bytes = await this.db.load(ids);
     const effects = emptyEffects();
     const now = this.now();
@@ -731,6 +805,7 @@ class EngineImpl implements Engine {
       }
     }
     await this.carryOut(effects, "relaxed");
+    return new Set(bytes.keys());
   }
 
   /**
@@ -742,9 +817,16 @@ class EngineImpl implements Engine {
     durability: "strict" | "relaxed",
     durable?: () => void,
   ): Promise<void> {
+    const removed: string[] = [];
     if (effects.writes.length > 0) {
       await this.db.write(effects.writes, durability);
       this.patchFacts(effects.writes);
+      for (const write of effects.writes) {
+        if (write.op !== "remove") continue;
+        removed.push(write.doc);
+        this.lru.delete(write.doc);
+        this.pendingLoads.delete(write.doc);
+      }
     }
     durable?.();
     const socket = this.replicaSocket;
@@ -758,11 +840,12 @@ class EngineImpl implements Engine {
       this.teamCache = undefined;
       this.emit({ type: "team" });
     }
-    if (effects.changed.length > 0) {
-      const ids = [...new Set(effects.changed)];
-      for (const id of ids) this.touch(id);
+    if (effects.changed.length > 0 || removed.length > 0) {
+      const ids = [...new Set([...effects.changed, ...removed])];
+      for (const id of effects.changed) if (!removed.includes(id)) this.touch(id);
       this.emit({ type: "leads", ids });
     }
+    this.noteRefused(effects.refused);
     if (effects.needLoad.length > 0) {
       for (const id of effects.needLoad) this.pendingLoads.add(id);
       this.scheduleLoads();

@@ -9,6 +9,9 @@
 //              that repack. The current summaries are the pack overlaid with the journal.
 // - `meta`:    "device" → {actor: Uint8Array(16), peerId}; "docs" → {teamDoc, indexDoc}.
 //
+// A `remove` write deletes a document's chunks, its journal entries and its entries in the
+// packs (rewritten) in the same transaction as the other writes.
+//
 // Why packs: opening reads every summary (10,000 leads: 15 MB). Chromium reads one 15 MB
 // record in ~5–25 ms and 10,000 records of 1.5 KB with getAll in ~130–200 ms (plus the sync
 // states), measured by web-demo/bench/coldstart.mjs; writes stay per document (the journal),
@@ -377,7 +380,11 @@ export class ReplicaDb {
    */
   async write(writes: readonly Write[], durability: "strict" | "relaxed" = "strict"): Promise<void> {
     if (writes.length === 0) return;
-    const tx = this.db.transaction([STORES.chunks, STORES.journal], "readwrite", { durability });
+    // A removed document may have its summary and sync state in the packs too.
+    const stores: string[] = writes.some((w) => w.op === "remove")
+      ? [STORES.chunks, STORES.journal, STORES.packs]
+      : [STORES.chunks, STORES.journal];
+    const tx = this.db.transaction(stores, "readwrite", { durability });
     const committed = done(tx);
     try {
       this.schedule(tx, writes);
@@ -401,6 +408,7 @@ export class ReplicaDb {
     // document's list, appends extend it; only documents whose first operation is an append
     // need their stored list read.
     const plan = new Map<string, { replace: boolean; chunks: Uint8Array[] }>();
+    const removed = new Set<string>();
     for (const write of writes) {
       switch (write.op) {
         case "append": {
@@ -421,6 +429,14 @@ export class ReplicaDb {
         case "syncState":
           journal.put(own(write.bytes), SYNC_STATE + write.doc);
           break;
+        case "remove":
+          // The document, its summary and its sync state go; a later write of the same
+          // transaction (none today) would start it afresh.
+          plan.set(write.doc, { replace: true, chunks: [] });
+          journal.delete(SUMMARY + write.doc);
+          journal.delete(SYNC_STATE + write.doc);
+          removed.add(write.doc);
+          break;
         default: {
           const never: never = write;
           throw new Error(`unknown write ${JSON.stringify(never)}`);
@@ -428,7 +444,9 @@ export class ReplicaDb {
       }
     }
     for (const [doc, entry] of plan) {
-      if (entry.replace) {
+      if (entry.replace && entry.chunks.length === 0) {
+        chunks.delete(doc);
+      } else if (entry.replace) {
         chunks.put(entry.chunks, doc);
       } else {
         const req = chunks.get(doc) as IDBRequest<Uint8Array[] | undefined>;
@@ -438,6 +456,89 @@ export class ReplicaDb {
         };
       }
     }
+    if (removed.size > 0) {
+      // Entries folded into the packs by an earlier repack: each pack is rewritten without the
+      // removed documents (a removal is rare: a new lead the relay did not take).
+      const packs = tx.objectStore(STORES.packs);
+      for (const key of ["summaries", "syncStates"] as const) {
+        const req = packs.get(key) as IDBRequest<Pack | undefined>;
+        req.onsuccess = () => {
+          const pack = req.result;
+          if (!pack || !pack.ids.some((id) => removed.has(id))) return;
+          const values = new Map<string, Uint8Array>();
+          unpack(pack, values);
+          for (const id of removed) values.delete(id);
+          packs.put(makePack(values), key);
+        };
+      }
+    }
+  }
+
+  /**
+   * Moves the team and index documents stored under the ids of `from` to the ids of `to` (the
+   * relay moved its derived documents to new ids; the stored bytes are the same documents,
+   * same history), in ONE transaction: their chunks (put before any chunks already stored at
+   * the new id, which can only be later changes), their sync states and summaries (journal and
+   * packs; one already at the new id is newer and kept), and `meta.docs`.
+   */
+  async moveDocs(from: DocIds, to: DocIds): Promise<void> {
+    const moves = (
+      [
+        [from.teamDoc, to.teamDoc],
+        [from.indexDoc, to.indexDoc],
+      ] as const
+    ).filter(([a, b]) => a !== b);
+    const tx = this.db.transaction([STORES.chunks, STORES.journal, STORES.packs, STORES.meta], "readwrite");
+    const committed = done(tx);
+    const chunks = tx.objectStore(STORES.chunks);
+    const journal = tx.objectStore(STORES.journal);
+    const packs = tx.objectStore(STORES.packs);
+    const get = <T>(store: IDBObjectStore, key: string) => store.get(key) as IDBRequest<T | undefined>;
+    const reads = moves.map(([old, next]) => ({
+      old,
+      next,
+      oldChunks: get<Uint8Array[]>(chunks, old),
+      newChunks: get<Uint8Array[]>(chunks, next),
+      journal: [SUMMARY, SYNC_STATE].map((prefix) => ({
+        prefix,
+        old: get<Uint8Array>(journal, prefix + old),
+        next: get<Uint8Array>(journal, prefix + next),
+      })),
+    }));
+    const summaryPack = get<Pack>(packs, "summaries");
+    const statePack = get<Pack>(packs, "syncStates");
+    // Requests complete in the order they were made: when the last read succeeds every read
+    // has, and the writes go in while the transaction is active.
+    statePack.onsuccess = () => {
+      for (const r of reads) {
+        const old = r.oldChunks.result ?? [];
+        if (old.length > 0) chunks.put(old.concat(r.newChunks.result ?? []), r.next);
+        chunks.delete(r.old);
+        for (const j of r.journal) {
+          if (j.old.result !== undefined && j.next.result === undefined) journal.put(j.old.result, j.prefix + r.next);
+          journal.delete(j.prefix + r.old);
+        }
+      }
+      for (const [key, req] of [
+        ["summaries", summaryPack],
+        ["syncStates", statePack],
+      ] as const) {
+        const pack = req.result;
+        if (!pack || !moves.some(([old]) => pack.ids.includes(old))) continue;
+        const values = new Map<string, Uint8Array>();
+        unpack(pack, values);
+        const renamed = new Map<string, Uint8Array>();
+        for (const [id, value] of values) {
+          const move = moves.find(([old]) => old === id);
+          if (!move) renamed.set(id, value);
+          else if (!values.has(move[1])) renamed.set(move[1], value);
+        }
+        packs.put(makePack(renamed), key);
+      }
+      tx.objectStore(STORES.meta).put(to, "docs");
+    };
+    await committed;
+    this.docIds = to;
   }
 
   close(): void {

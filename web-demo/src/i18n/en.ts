@@ -21,6 +21,8 @@ export const en = {
   fixField: (field: string) => `Check “${field}”`,
   notAllowed: "Not allowed",
   saved: "Saved on this device",
+  listSeparator: ", ",
+  thisLead: "This lead",
 
   // navigation
   navQueue: "Today",
@@ -110,6 +112,9 @@ export const en = {
   mailingList: "On the nurture mailing list",
   assignTo: "Assign to",
   assign: "Assign",
+  actOverrideStatus: "Set status",
+  overrideStatusTitle: "Set the status by hand",
+  overrideReason: "Why",
 
   // quick actions
   actAttempt: "Attempt",
@@ -241,6 +246,32 @@ export const en = {
   ev_status_override: (status: string) => `Status set to ${status}`,
   ev_conflict_resolved: "Conflict settled",
   agreedShort: "agreed",
+  evkind_created: "created",
+  evkind_attempt: "attempt",
+  evkind_conversation: "conversation",
+  evkind_next_step: "next step",
+  evkind_quote_sent: "quote sent",
+  evkind_materials_requested: "materials asked for",
+  evkind_materials_sent: "materials sent",
+  evkind_refusal: "refusal",
+  evkind_review_decision: "review decision",
+  evkind_won: "won",
+  evkind_order: "order",
+  evkind_assigned: "assignment",
+  evkind_status_override: "status set by hand",
+  evkind_conflict_resolved: "conflict settled",
+
+  // refused writes (the banner under the header)
+  refusedTitle: "Not accepted by the team's server",
+  refusedChange: "Your change was not accepted; the lead is back as the team has it.",
+  refusedDropped: (n: number) => (n === 1 ? "1 entry of yours was not kept." : `${n} entries of yours were not kept.`),
+  refusedRemoved: "This new lead was not accepted and is gone from this device.",
+  refusedHeld:
+    "The team's server lost changes other members made to this lead. This device keeps them until their devices send them again.",
+  refusedTeam: "Your change to the team's playbook was not accepted.",
+  refusedWhy: (why: string) => `Why: ${why}`,
+  refusedDismiss: "Dismiss",
+  refusedUnnamed: "A lead",
 
   // new lead
   newLeadTitle: "New lead",
@@ -384,6 +415,11 @@ export const en = {
   missingRatesTitle: "Amounts without an exchange rate",
   missingRate: (currency: string, team: string, from: string, n: number) =>
     `${currency}: no rate into ${team} on or before ${from} (${n === 1 ? "1 lead" : `${n} leads`}). These amounts are left out of totals and the call queue's deal order until a rate is added.`,
+  pbReassignTitle: "Handing leads over",
+  pbReassignment: "Who may hand a lead to another member",
+  reassign_managers: "Managers and admins",
+  reassign_admins: "Admins only",
+  reassign_owners: "Also the rep who owns the lead",
   pbNurtureTitle: "Nurture and inactive customers",
   pbNurtureEvery: "Nurture re-contact every (days)",
   pbDormantAfter: "Customer inactive after (days)",

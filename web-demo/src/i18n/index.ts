@@ -5,6 +5,9 @@ import { createContext } from "preact";
 import { useContext } from "preact/hooks";
 import { en } from "./en";
 import { he } from "./he";
+import type { ProblemTexts } from "./problems";
+import { enProblems } from "./problems-en";
+import { heProblems } from "./problems-he";
 
 type Widen<T> = T extends (...args: infer A) => string ? (...args: A) => string : string;
 /** Every label, with the parameters of the parametrised ones. */
@@ -21,6 +24,13 @@ const STORE_KEY = "fieldbook.lang";
 
 export function dict(lang: Lang): Dict {
   return DICTS[lang];
+}
+
+const PROBLEMS: Record<Lang, ProblemTexts> = { en: enProblems, he: heProblems };
+
+/** The texts of the core's error codes (i18n/problems.ts) in `lang`. */
+export function problemTexts(lang: Lang): ProblemTexts {
+  return PROBLEMS[lang];
 }
 
 export function dirOf(lang: Lang): "rtl" | "ltr" {

@@ -3,6 +3,7 @@
 
 import { useMemo } from "preact/hooks";
 import { useI18n, type Dict } from "../i18n";
+import { RefusedBanner } from "./components/RefusedBanner";
 import { SyncIndicator } from "./components/SyncIndicator";
 import { useMe } from "./me";
 import { href, useRoute, type Route } from "./router";
@@ -65,6 +66,7 @@ export function App(props: { onSignOut(): void }) {
         ))}
       </nav>
       <main class="content">
+        <RefusedBanner />
         {route.name === "queue" && <QueueScreen />}
         {route.name === "lead" && <LeadCardScreen id={route.id} key={route.id} />}
         {route.name === "new" && <NewLeadScreen />}

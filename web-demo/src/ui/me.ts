@@ -11,7 +11,10 @@ export interface Me {
   session: Session;
   team: Team | undefined;
   member: Member | undefined;
-  /** Managers and admins see the inbox and decide reviews and conflicts. */
+  /**
+   * Managers and admins: picks screens (the inbox tab) and the playbook's editing. What a member
+   * may do on a lead is never decided from it: the lead card reads `LeadView.actions`.
+   */
   isManager: boolean;
 }
 

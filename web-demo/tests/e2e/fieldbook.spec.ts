@@ -200,6 +200,22 @@ test("Hebrew renders right to left", async ({ app }, testInfo) => {
   await expect(page.getByTestId("playbook")).toContainText("read-only");
 });
 
+test("in Hebrew the core's refusal reads in Hebrew, from its code (a conversation without notes)", async ({ app }) => {
+  const rep = await app.signIn("r-yossi");
+  const { page } = rep;
+  await expect(page.locator("html")).toHaveAttribute("lang", "he");
+  await openQueueItem(rep, 0);
+  await page.locator('[data-action="conversation"]').click();
+  const form = page.getByTestId("conversation-form");
+  await form.getByTestId("save-conversation").click();
+  const refusal = form.getByTestId("error-notes");
+  await expect(refusal).toHaveAttribute("data-code", "notes_missing");
+  await expect(refusal).toHaveText("יש לתעד מה נאמר ומה הלקוח צריך: שיחה ללא הערות לא נשמרת");
+  await expect(form).not.toContainText("document what was said");
+  // Nothing was written.
+  await expect(page.getByTestId("sync")).toHaveAttribute("data-unsynced", "0");
+});
+
 test("a rep creates a lead (the core names a missing company) and plans a visit on the day plan", async ({ app }) => {
   const rep = await app.signIn("r-ioana", { lang: "en" });
   const { page } = rep;

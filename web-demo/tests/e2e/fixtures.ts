@@ -64,10 +64,18 @@ export class App {
     };
   }
 
-  /** A device signed in as `member` through their login link, on their first screen. */
-  async signIn(member: MemberId, opts: { lang?: "en" | "he" } = {}): Promise<Device> {
+  /**
+   * A device signed in as `member` through their login link, on their first screen; on the
+   * suite's relay, or on `opts.relay` (one a test started, see relay.ts).
+   */
+  async signIn(
+    member: MemberId,
+    opts: { lang?: "en" | "he"; relay?: { url: string; tokens: Record<string, string> } } = {},
+  ): Promise<Device> {
     const device = await this.device(opts);
-    await device.page.goto(`${relayUrl()}/#token=${token(member)}`);
+    const url = opts.relay?.url ?? relayUrl();
+    const login = opts.relay ? opts.relay.tokens[member] : token(member);
+    await device.page.goto(`${url}/#token=${login}`);
     await expect(device.page.getByTestId("sync")).toBeVisible();
     return device;
   }
@@ -119,4 +127,25 @@ export function tomorrowAt10(): string {
   const d = new Date(Date.now() + 36 * 3600_000);
   const pad = (n: number) => String(n).padStart(2, "0");
   return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T10:00`;
+}
+
+/**
+ * The device's leads as its engine holds them (`window.__fieldbook`), once the first sync
+ * brought `n` of them.
+ */
+export async function leads({ page }: Device, n: number): Promise<{ id: string; owner: string; company: string }[]> {
+  const read = () =>
+    page.evaluate(() =>
+      (window as unknown as { __fieldbook: { engine: { facts(): { id: string; owner: string; company: string }[] } } }).__fieldbook.engine
+        .facts()
+        .map((f) => ({ id: f.id, owner: f.owner, company: f.company })),
+    );
+  await expect.poll(async () => (await read()).length, { timeout: 30_000 }).toBe(n);
+  return read();
+}
+
+/** Opens a lead's card by its route. */
+export async function openLead({ page }: Device, id: string) {
+  await page.evaluate((lead) => (location.hash = `#/lead/${encodeURIComponent(lead)}`), id);
+  await expect(page.getByTestId("lead-card")).toHaveAttribute("data-lead", id);
 }

@@ -1,79 +1,13 @@
-// Starts the real relay for the browser tests: a demo team (40 leads) in a temporary data
-// directory, `fieldbook serve` on a free port serving web-demo/dist, ready when /readyz says
-// so. The URL and the members' tokens reach the tests through the environment; the returned
-// function stops the relay and removes the directory.
+// Starts the real relay for the browser tests (tests/e2e/relay.ts): a demo team (40 leads) in a
+// temporary data directory, `fieldbook serve` on a free port serving web-demo/dist. The URL and
+// the members' tokens reach the tests through the environment; the returned function stops the
+// relay and removes the directory.
 
-import { execFileSync, spawn } from "node:child_process";
-import { createWriteStream, existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
-
-const WEB_DEMO = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
-
-async function waitFor(what: string, ms: number, check: () => Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    if (await check().catch(() => false)) return;
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+import { startRelay } from "./relay";
 
 export default async function globalSetup(): Promise<() => Promise<void>> {
-  const bin = resolve(WEB_DEMO, process.env.FIELDBOOK_BIN ?? "../target/debug/fieldbook");
-  if (!existsSync(bin)) {
-    throw new Error(`no relay binary at ${bin}: build it with \`cargo build -p fieldbook-server\` (or set FIELDBOOK_BIN)`);
-  }
-  const dist = join(WEB_DEMO, "dist");
-  if (!existsSync(join(dist, "index.html"))) {
-    throw new Error(`no built app in ${dist}: run \`npm --prefix web-demo run build\` first`);
-  }
-  const data = mkdtempSync(join(tmpdir(), "fieldbook-e2e-"));
-  const demo = execFileSync(bin, ["demo", "--data", data, "--leads", "40"], { encoding: "utf8", timeout: 60_000 });
-  const tokens: Record<string, string> = {};
-  for (const line of demo.split("\n")) {
-    const m = /^(\S+)\t(\S+)\t(fb1\.\S+)$/.exec(line.trim());
-    if (m) tokens[m[1]] = m[3];
-  }
-  for (const member of ["a-admin", "m-dana", "r-yossi", "r-ioana"]) {
-    if (!tokens[member]) throw new Error(`\`fieldbook demo\` printed no token for ${member}:\n${demo}`);
-  }
-
-  mkdirSync(join(WEB_DEMO, "test-results"), { recursive: true });
-  const log = createWriteStream(join(WEB_DEMO, "test-results", "relay.log"));
-  const relay = spawn(bin, ["serve", "--data", data, "--listen", "127.0.0.1:0", "--web", dist, "--durability", "normal"], {
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  relay.stderr.pipe(log);
-  let exited: string | undefined;
-  relay.on("exit", (code, signal) => {
-    exited = `relay exited (${code ?? signal})`;
-  });
-  const url = await new Promise<string>((resolveUrl, reject) => {
-    let out = "";
-    const timer = setTimeout(() => reject(new Error(`the relay printed no address in 20 s: ${out}`)), 20_000);
-    relay.stdout.on("data", (chunk: Buffer) => {
-      out += chunk.toString();
-      const m = /listening on (\S+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolveUrl(`http://${m[1]}`);
-      }
-    });
-    relay.on("exit", () => reject(new Error(`${exited}; see test-results/relay.log`)));
-  });
-  await waitFor(`${url}/readyz`, 20_000, async () => (await fetch(`${url}/readyz`)).ok);
-
-  process.env.FIELDBOOK_URL = url;
-  process.env.FIELDBOOK_TOKENS = JSON.stringify(tokens);
-
-  return async () => {
-    if (!exited) {
-      relay.kill("SIGTERM");
-      await waitFor("the relay to stop", 10_000, async () => exited !== undefined).catch(() => relay.kill("SIGKILL"));
-    }
-    log.end();
-    rmSync(data, { recursive: true, force: true });
-  };
+  const relay = await startRelay({ leads: 40 });
+  process.env.FIELDBOOK_URL = relay.url;
+  process.env.FIELDBOOK_TOKENS = JSON.stringify(relay.tokens);
+  return () => relay.stop();
 }

@@ -2,7 +2,8 @@
 // the normal run; `FIELDBOOK_SCREENSHOTS=1 npm run test:e2e -- screenshots` writes them.
 
 import { resolve } from "node:path";
-import { expect, queue, syncState, test, tomorrowAt10, type Device } from "./fixtures";
+import { expect, leads, openLead, queue, syncState, test, tomorrowAt10, type Device } from "./fixtures";
+import { startRelay } from "./relay";
 
 const OUT = resolve(import.meta.dirname ?? ".", "../../../docs/screenshots");
 const enabled = process.env.FIELDBOOK_SCREENSHOTS === "1";
@@ -61,6 +62,9 @@ test("screenshots", async ({ app }) => {
   await manager.page.locator('[data-nav="settings"]').click();
   await manager.page.getByTestId("pb-currency").scrollIntoViewIfNeeded();
   await shot(manager, "settings-currency");
+  // Who may hand a lead to another member.
+  await manager.page.getByTestId("pb-reassignment").scrollIntoViewIfNeeded();
+  await shot(manager, "settings-reassignment");
   const heManager = await app.signIn("m-dana", { lang: "he" });
   await heManager.page.locator('[data-nav="settings"]').click();
   await heManager.page.getByTestId("pb-currency").scrollIntoViewIfNeeded();
@@ -74,4 +78,31 @@ test("screenshots", async ({ app }) => {
   await heList.getByTestId("queue-item").first().locator("a").click();
   await expect(hebrew.page.getByTestId("lead-card")).toBeVisible();
   await shot(hebrew, "hebrew-lead-card", true);
+});
+
+test("screenshots: a refused write", async ({ app }) => {
+  // A relay where each rep already owns the most leads allowed: the manager's reassignment to
+  // Yossi is refused, and the banner says so (writes.spec.ts tests it).
+  const relay = await startRelay({ leads: 6, serve: ["--max-documents-per-member", "3"], log: "relay-screenshots.log" });
+  try {
+    const manager = await app.signIn("m-dana", { lang: "en", relay });
+    const { page } = manager;
+    await syncState(page, "online");
+    const lead = (await leads(manager, 6)).find((f) => f.owner === "r-ioana")!;
+    await openLead(manager, lead.id);
+    const assign = page.getByTestId("assign");
+    await assign.locator('select[name="assign"]').selectOption("r-yossi");
+    await assign.getByTestId("assign-button").click();
+    await expect(page.getByTestId("refused-write")).toBeVisible({ timeout: 30_000 });
+    await expect(page.getByTestId("sync")).toHaveAttribute("data-unsynced", "0", { timeout: 30_000 });
+    await page.evaluate(() => scrollTo(0, 0));
+    await shot(manager, "refused-write");
+    await page.locator('[data-nav="settings"]').click();
+    await page.getByTestId("language").selectOption("he");
+    await openLead(manager, lead.id);
+    await page.evaluate(() => scrollTo(0, 0));
+    await shot(manager, "hebrew-refused-write");
+  } finally {
+    await relay.stop();
+  }
 });

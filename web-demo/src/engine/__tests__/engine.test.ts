@@ -245,6 +245,57 @@ describe("engine: storage", () => {
     expect(manager.team()!.playbook.cadence.max_attempts).toBe(playbook.cadence.max_attempts);
   });
 
+  it("moves the team and index documents stored at their ids from before the reserved space, and reads the team document there", async () => {
+    // A device that stored its data before the relay moved its derived documents: `meta.docs`
+    // names the old ids and the team document's chunks (and its sync state, here packed) are
+    // stored under them.
+    const OLD = { teamDoc: "2jeztBUQpg4cUhAei3ZZAkPd3KYj", indexDoc: "4NuQdVBBrrFqPeK2ZEcGqPZ7wh5t" };
+    const managerSession = { ...session, member: "m-dana", role: "manager" as const };
+    let db = await ReplicaDb.open("demo", "m-dana", { indexedDB: factory });
+    await db.setDocIds(OLD);
+    await db.write([
+      { op: "replace", doc: OLD.teamDoc, bytes: new Uint8Array(TEAM_DOC) },
+      { op: "syncState", doc: OLD.teamDoc, bytes: new Uint8Array([0x43, 0x00]) },
+    ]);
+    await db.repack();
+    db.close();
+
+    let manager = await openEngine(managerSession, { url: null, indexedDB: factory });
+    engines.push(manager);
+    const team = manager.team();
+    expect(team?.members.map((m) => m.id)).toContain("m-dana");
+    db = await ReplicaDb.open("demo", "m-dana", { indexedDB: factory });
+    const ids = db.docIds!;
+    expect(ids.teamDoc).not.toBe(OLD.teamDoc);
+    expect(ids.indexDoc).not.toBe(OLD.indexDoc);
+    expect(await db.chunkCount(OLD.teamDoc)).toBe(0);
+    expect(await db.chunkCount(ids.teamDoc)).toBe(1);
+    expect((await db.readReplica()).stored.syncStates).toEqual([[ids.teamDoc, new Uint8Array([0x43, 0x00])]]);
+    db.close();
+
+    // The team document grows at its new id and is read from there after a reload: a new
+    // playbook survives (the old id would still hold the old one).
+    const playbook = { ...team!.playbook, cadence: { ...team!.playbook.cadence, max_attempts: 9 } };
+    await manager.applyTeam!({ type: "set_playbook", playbook });
+    manager.close();
+    engines = [];
+    manager = await openEngine(managerSession, { url: null, indexedDB: factory });
+    engines.push(manager);
+    expect(manager.team()!.playbook.cadence.max_attempts).toBe(9);
+    db = await ReplicaDb.open("demo", "m-dana", { indexedDB: factory });
+    expect(db.docIds).toEqual(ids);
+    expect(await db.chunkCount(OLD.teamDoc)).toBe(0);
+    db.close();
+  });
+
+  it("offers the core's new-lead owners and lead actions", async () => {
+    const rep = await withTeam();
+    expect(rep.newLeadOwners()).toEqual(["r-yossi"]);
+    const id = await rep.createLead(newLead as never);
+    const { actions } = await rep.lead(id);
+    expect(actions).toMatchObject({ work: true, review: false, override_status: false, reassign_to: [] });
+  });
+
   it("rejects a command on an unknown lead", async () => {
     const engine = await withTeam();
     await expect(
@@ -536,6 +587,57 @@ describe("engine: connection", () => {
     await idle(engine);
     expect(warn).toHaveBeenCalled();
     expect(error).not.toHaveBeenCalled();
+  });
+
+  it("carries out a refused new lead: removed from IndexedDB and the facts, reported until dismissed", async () => {
+    const engine = await withTeam(socketOpts());
+    const socket = FakeSocket.all[0];
+    socket.open();
+    await until(() => socket.sent.length === 1);
+    const db = await ReplicaDb.open("demo", "r-yossi", { indexedDB: factory });
+    const peerId = db.device.peerId;
+    socket.deliver(
+      cbor({ type: "peer", senderId: "relay", selectedProtocolVersion: "1", targetId: peerId, peerMetadata: { isEphemeral: false } }),
+    );
+    await idle(engine);
+    const keep = await engine.createLead({ ...newLead, company: "Kept Ltd" } as never);
+    const id = await engine.createLead(newLead as never);
+    await idle(engine);
+    expect(engine.facts().map((f) => f.id)).toEqual([keep, id]);
+    expect(await db.chunkCount(id)).toBe(1);
+
+    const events: EngineEvent[] = [];
+    engine.subscribe((e) => events.push(e));
+    const refusal = { code: "too_many_leads", owner: "r-yossi", count: 2, limit: 2 };
+    socket.deliver(
+      cbor({
+        type: "error",
+        senderId: "relay",
+        targetId: peerId,
+        message: "r-yossi already owns 2 leads (limit 2)",
+        documentId: id,
+        refusal: JSON.stringify(refusal),
+      }),
+    );
+    await until(() => engine.refusedWrites().length === 1);
+    await idle(engine);
+    const [shown] = engine.refusedWrites();
+    expect(shown).toMatchObject({ doc: id, lead: id, name: "Kibbutz Solar Ltd", refusal, removed: true, held: false });
+    expect(events).toContainEqual({ type: "refused" });
+    expect(events.some((e) => e.type === "leads" && e.ids.includes(id))).toBe(true);
+    // Gone from the engine's lists and from IndexedDB (chunks, summary, sync state); the other
+    // lead stays, in the replica's order.
+    expect(engine.facts().map((f) => f.id)).toEqual([keep]);
+    expect(engine.facts()).toEqual((engine as unknown as { replica: { facts(): unknown } }).replica.facts());
+    expect(await db.chunkCount(id)).toBe(0);
+    const { stored } = await db.readReplica();
+    expect(stored.summaries.map(([doc]) => doc)).toEqual([keep]);
+    expect(stored.syncStates.map(([doc]) => doc)).not.toContain(id);
+    await expect(engine.lead(id)).rejects.toMatchObject({ kind: "unknown_lead" });
+    db.close();
+
+    engine.dismissRefused(shown.id);
+    expect(engine.refusedWrites()).toEqual([]);
   });
 
   it("close() stops reconnecting", async () => {

@@ -184,6 +184,102 @@ describe("ReplicaDb", () => {
     db.close();
   });
 
+  it("removes a document: its chunks, its journal entries and its packed entries, with the other writes of its transaction", async () => {
+    const db = await open();
+    const plain = async () => {
+      const { stored } = await db.readReplica();
+      return {
+        summaries: stored.summaries.map(([k, v]) => [k, dec(v)]),
+        syncStates: stored.syncStates.map(([k, v]) => [k, dec(v)]),
+      };
+    };
+    // "gone" and "kept": summaries and sync states packed, then newer ones in the journal.
+    await db.write([
+      { op: "replace", doc: "gone", bytes: enc("G0") },
+      { op: "append", doc: "gone", bytes: enc("G1") },
+      { op: "summary", doc: "gone", bytes: enc("sG") },
+      { op: "syncState", doc: "gone", bytes: enc("tG") },
+      { op: "replace", doc: "kept", bytes: enc("K0") },
+      { op: "summary", doc: "kept", bytes: enc("sK") },
+      { op: "syncState", doc: "kept", bytes: enc("tK") },
+    ]);
+    await db.repack();
+    await db.write([
+      { op: "summary", doc: "gone", bytes: enc("sG2") },
+      { op: "syncState", doc: "gone", bytes: enc("tG2") },
+    ]);
+
+    // One transaction: a write to another document, the removal, and a sync state written
+    // before it (the replica's order) all land together.
+    await db.write([
+      { op: "append", doc: "kept", bytes: enc("K1") },
+      { op: "syncState", doc: "gone", bytes: enc("tG3") },
+      { op: "remove", doc: "gone" },
+      { op: "summary", doc: "kept", bytes: enc("sK2") },
+    ]);
+    expect(await db.chunkCount("gone")).toBe(0);
+    expect((await db.load(["gone"])).has("gone")).toBe(false);
+    expect(dec((await db.load(["kept"])).get("kept"))).toBe("K0K1");
+    expect(await plain()).toEqual({ summaries: [["kept", "sK2"]], syncStates: [["kept", "tK"]] });
+    // Still gone after the journal is folded into the packs again, and after a reopen.
+    await db.repack();
+    expect(await plain()).toEqual({ summaries: [["kept", "sK2"]], syncStates: [["kept", "tK"]] });
+    db.close();
+    const again = await open();
+    const { stored } = await again.readReplica();
+    expect(stored.summaries.map(([k]) => k)).toEqual(["kept"]);
+    expect(stored.syncStates.map(([k]) => k)).toEqual(["kept"]);
+    again.close();
+  });
+
+  it("removes a document that was never stored without failing", async () => {
+    const db = await open();
+    await db.write([{ op: "remove", doc: "never" }]);
+    expect((await db.readReplica()).stored.summaries).toEqual([]);
+    db.close();
+  });
+
+  it("moves the team and index documents to new ids in one transaction (chunks, sync states, meta)", async () => {
+    const db = await open();
+    const OLD = { teamDoc: "team-old", indexDoc: "index-old" };
+    const NEW = { teamDoc: "team-new", indexDoc: "index-new" };
+    await db.setDocIds(OLD);
+    await db.write([
+      { op: "replace", doc: OLD.teamDoc, bytes: enc("T0") },
+      { op: "append", doc: OLD.teamDoc, bytes: enc("T1") },
+      { op: "syncState", doc: OLD.teamDoc, bytes: enc("tT") },
+      { op: "replace", doc: OLD.indexDoc, bytes: enc("I0") },
+      { op: "syncState", doc: OLD.indexDoc, bytes: enc("tI") },
+      { op: "summary", doc: "lead1", bytes: enc("s1") },
+    ]);
+    await db.repack();
+    // A newer sync state of the index in the journal, and a change already written at the new
+    // team id (by an app that did not move the documents yet).
+    await db.write([
+      { op: "syncState", doc: OLD.indexDoc, bytes: enc("tI2") },
+      { op: "append", doc: NEW.teamDoc, bytes: enc("T2") },
+    ]);
+
+    await db.moveDocs(OLD, NEW);
+    expect(db.docIds).toEqual(NEW);
+    const loaded = await db.load([OLD.teamDoc, OLD.indexDoc, NEW.teamDoc, NEW.indexDoc]);
+    expect([...loaded.keys()].sort()).toEqual([NEW.indexDoc, NEW.teamDoc]);
+    expect(dec(loaded.get(NEW.teamDoc))).toBe("T0T1T2");
+    expect(dec(loaded.get(NEW.indexDoc))).toBe("I0");
+    const { stored } = await db.readReplica();
+    expect(dec(stored.teamDoc)).toBe("T0T1T2");
+    expect(stored.indexStored).toBe(true);
+    expect(stored.summaries.map(([k, v]) => [k, dec(v)])).toEqual([["lead1", "s1"]]);
+    expect(Object.fromEntries(stored.syncStates.map(([k, v]) => [k, dec(v)]))).toEqual({
+      [NEW.teamDoc]: "tT",
+      [NEW.indexDoc]: "tI2",
+    });
+    db.close();
+    const again = await open();
+    expect(again.docIds).toEqual(NEW);
+    again.close();
+  });
+
   it("migrates a version 1 database (a record per summary and sync state)", async () => {
     const v1 = await new Promise<IDBDatabase>((resolve, reject) => {
       const req = factory.open(dbName("demo", "r-yossi"), 1);

@@ -4,17 +4,18 @@
 import type { ComponentChildren } from "preact";
 import { useEffect, useRef } from "preact/hooks";
 import { useI18n } from "../../i18n";
-import { errorAt, type ShownError } from "../errors";
+import { errorAt, useErrorText, type ShownError } from "../errors";
 import { productName } from "../labels";
 import { useMe } from "../me";
 import type { Money, Team } from "../types";
 
 export function FieldError({ err, name }: { err?: ShownError; name: string }) {
+  const text = useErrorText();
   const e = errorAt(err, name);
   if (!e) return null;
   return (
-    <p class="field-error" role="alert" data-testid={`error-${name}`} data-field={e.field}>
-      {e.message}
+    <p class="field-error" role="alert" data-testid={`error-${name}`} data-field={e.field} data-code={e.problem?.code}>
+      {text(e)}
     </p>
   );
 }
@@ -22,11 +23,12 @@ export function FieldError({ err, name }: { err?: ShownError; name: string }) {
 /** An error no input of the form shows (a `not_allowed`, or a field the form has no input for). */
 export function FormError({ err }: { err?: ShownError }) {
   const { t } = useI18n();
+  const text = useErrorText();
   if (!err) return null;
   return (
-    <p class="field-error form-error" role="alert" data-testid="form-error" data-field={err.field ?? ""}>
+    <p class="field-error form-error" role="alert" data-testid="form-error" data-field={err.field ?? ""} data-code={err.problem?.code}>
       {err.kind === "not_allowed" ? `${t.notAllowed}: ` : err.field ? `${t.fixField(err.field)}: ` : ""}
-      {err.message}
+      {text(err)}
     </p>
   );
 }

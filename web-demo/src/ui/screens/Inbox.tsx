@@ -31,7 +31,8 @@ function decisionText(t: Dict, fmt: Formatter, team: Team | undefined, d: Decisi
   }
 }
 
-function ConflictBox({ item }: { item: InboxItem & { kind: "conflict" } }) {
+/** One open conflict: keep one side, or let both stand (a manager's decision). */
+export function ConflictBox({ item }: { item: InboxItem & { kind: "conflict" } }) {
   const { t, fmt } = useI18n();
   const { team } = useMe();
   const { err, busy, send } = useCommand(item.lead, () => {});

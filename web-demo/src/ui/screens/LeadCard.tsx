@@ -3,7 +3,7 @@ import type { LeadView } from "../../engine/api";
 import { useI18n, type Dict, type Formatter } from "../../i18n";
 import { BackLink, FormError, Sheet } from "../components/Form";
 import { useEngine, useEngineVersion, useNow } from "../engine-hooks";
-import { toShownError, type ShownError } from "../errors";
+import { toShownError, useErrorText, type ShownError } from "../errors";
 import { enumLabel, flagLabel, memberName, productName, reasonLabel, stateLabel, taskLabel } from "../labels";
 import { useMe } from "../me";
 import { href } from "../router";
@@ -14,6 +14,7 @@ import {
   ConversationForm,
   MaterialsForm,
   NextStepForm,
+  OverrideStatusForm,
   RefusalForm,
   ReviewForm,
   WonForm,
@@ -21,6 +22,7 @@ import {
   type ActionProps,
 } from "./actions";
 import { defaultCurrency } from "./currency";
+import { ConflictBox } from "./Inbox";
 
 type LeadEvent = LeadView["lead"]["events"][number];
 
@@ -80,7 +82,17 @@ function eventDetail(ev: LeadEvent): string | undefined {
   return parts.length ? parts.join(" — ") : undefined;
 }
 
-type ActionId = "attempt" | "conversation" | "next_step" | "refusal" | "won" | "materials" | "send_materials" | "confirm_close" | "review";
+type ActionId =
+  | "attempt"
+  | "conversation"
+  | "next_step"
+  | "refusal"
+  | "won"
+  | "materials"
+  | "send_materials"
+  | "confirm_close"
+  | "review"
+  | "override_status";
 
 const ACTIONS: { id: ActionId; label: keyof Dict; title: keyof Dict }[] = [
   { id: "attempt", label: "actAttempt", title: "attemptTitle" },
@@ -102,6 +114,7 @@ export function LeadCardScreen({ id }: { id: string }) {
   const [error, setError] = useState<ShownError | undefined>();
   const [open, setOpen] = useState<ActionId | undefined>();
   const [toast, setToast] = useState<string | undefined>();
+  const errorText = useErrorText();
 
   useEffect(() => {
     let live = true;
@@ -134,7 +147,7 @@ export function LeadCardScreen({ id }: { id: string }) {
       <section class="screen">
         <BackLink href={href({ name: "queue" })} />
         <p class="empty" data-testid="lead-missing">
-          {error.kind === "unknown_lead" ? t.leadNotFound : error.message}
+          {error.kind === "unknown_lead" ? t.leadNotFound : errorText(error)}
         </p>
       </section>
     );
@@ -161,11 +174,13 @@ export function LeadCardScreen({ id }: { id: string }) {
   };
   const props: ActionProps = { lead: id, currency, onDone: done };
   const flags = state.flags as string[];
-  const taskKinds = state.tasks.map((x) => (x as { kind: string }).kind);
+  // What the member may do here is the core's answer (LeadView.actions), never a role check.
+  const may = view.actions;
   const extra: ActionId[] = [];
-  if (flags.includes("propose_close") || taskKinds.includes("confirm_close")) extra.push("confirm_close");
-  if (taskKinds.includes("send_materials")) extra.push("send_materials");
-  if (me.isManager && flags.includes("awaiting_review")) extra.push("review");
+  if (may.confirm_close) extra.push("confirm_close");
+  if (may.send_materials) extra.push("send_materials");
+  if (may.review) extra.push("review");
+  if (may.override_status) extra.push("override_status");
   const titleOf: Record<ActionId, string> = {
     attempt: t.attemptTitle,
     conversation: t.conversationTitle,
@@ -176,7 +191,9 @@ export function LeadCardScreen({ id }: { id: string }) {
     send_materials: t.sendMaterialsTitle,
     confirm_close: t.actConfirmClose,
     review: t.inboxReviews,
+    override_status: t.overrideStatusTitle,
   };
+  const extraLabel = (a: ActionId) => (a === "override_status" ? t.actOverrideStatus : titleOf[a]);
 
   return (
     <section class="screen lead-card" data-testid="lead-card" data-lead={id}>
@@ -235,24 +252,26 @@ export function LeadCardScreen({ id }: { id: string }) {
           </>
         )}
         <dt>{t.owner}</dt>
-        <dd>{memberName(team, lead.owner)}</dd>
+        <dd data-testid="lead-owner" data-owner={lead.owner}>{memberName(team, lead.owner)}</dd>
         <dt>{t.created}</dt>
         <dd>{fmt.dateTime(lead.created_at)}</dd>
       </dl>
       {state.mailing_list && <p class="muted">{t.mailingList}</p>}
 
-      <div class="actions" role="toolbar" aria-label={t.actions}>
-        {ACTIONS.map((a) => (
+      {(may.work || extra.length > 0) && (
+      <div class="actions" role="toolbar" aria-label={t.actions} data-testid="lead-actions">
+        {may.work && ACTIONS.map((a) => (
           <button key={a.id} type="button" class="btn action" data-action={a.id} onClick={() => setOpen(a.id)}>
             {t[a.label] as string}
           </button>
         ))}
         {extra.map((a) => (
           <button key={a} type="button" class="btn action action-extra" data-action={a} onClick={() => setOpen(a)}>
-            {titleOf[a]}
+            {extraLabel(a)}
           </button>
         ))}
       </div>
+      )}
       {toast && <p class="toast" role="status" data-testid="toast">{toast}</p>}
 
       <h2>{t.tasks}</h2>
@@ -280,7 +299,9 @@ export function LeadCardScreen({ id }: { id: string }) {
         </ul>
       )}
 
-      {me.isManager && <AssignBox lead={id} owner={lead.owner} />}
+      {may.resolve_conflicts && <LeadConflicts lead={id} />}
+
+      {may.reassign_to.length > 0 && <AssignBox lead={id} to={may.reassign_to} />}
 
       <h2>{t.timeline}</h2>
       {view.undecodable > 0 && <p class="muted">{t.undecodable(view.undecodable)}</p>}
@@ -315,34 +336,56 @@ export function LeadCardScreen({ id }: { id: string }) {
           {open === "send_materials" && <MaterialsForm {...props} sent />}
           {open === "confirm_close" && <ConfirmCloseForm {...props} />}
           {open === "review" && <ReviewForm {...props} />}
+          {open === "override_status" && <OverrideStatusForm {...props} current={state.status} />}
         </Sheet>
       )}
     </section>
   );
 }
 
-/** Managers reassign a lead to another rep of the team. */
-function AssignBox({ lead, owner }: { lead: string; owner: string }) {
+/** The lead's open conflicts, for a member the core lets settle them (as in the inbox). */
+function LeadConflicts({ lead }: { lead: string }) {
+  const { t } = useI18n();
+  const engine = useEngine();
+  const version = useEngineVersion([lead]);
+  const now = useNow();
+  const items = useMemo(
+    () => engine.inbox(now).filter((i) => i.lead === lead && i.kind === "conflict"),
+    [engine, lead, version, now],
+  );
+  if (items.length === 0) return null;
+  return (
+    <section class="lead-conflicts" data-testid="lead-conflicts">
+      <h2>{t.inboxConflicts}</h2>
+      {items.map((item) => (item.kind === "conflict" ? <ConflictBox key={item.key} item={item} /> : null))}
+    </section>
+  );
+}
+
+/** Hands the lead to one of the members the core offers (`LeadActions.reassign_to`). */
+function AssignBox({ lead, to: offered }: { lead: string; to: string[] }) {
   const { t } = useI18n();
   const { team } = useMe();
   const { err, busy, send } = useCommand(lead, () => {});
-  const [to, setTo] = useState(owner);
-  const reps = (team?.members ?? []).filter((m) => m.role !== "admin");
+  const [to, setTo] = useState("");
+  const chosen = offered.includes(to) ? to : "";
   return (
-    <div class="assign">
+    <div class="assign" data-testid="assign">
       <label class="inline">
         <span class="field-label">{t.assignTo}</span>
-        <select name="assign" value={to} onChange={(e) => setTo((e.target as HTMLSelectElement).value)}>
-          {reps.map((m) => (
-            <option key={m.id} value={m.id}>{m.name}</option>
+        <select name="assign" value={chosen} onChange={(e) => setTo((e.target as HTMLSelectElement).value)}>
+          <option value="">—</option>
+          {offered.map((m) => (
+            <option key={m} value={m}>{memberName(team, m)}</option>
           ))}
         </select>
       </label>
       <button
         type="button"
         class="btn"
-        disabled={busy || to === owner}
-        onClick={() => send({ type: "assign", owner: to } as never)}
+        data-testid="assign-button"
+        disabled={busy || chosen === ""}
+        onClick={() => send({ type: "assign", owner: chosen } as never)}
       >
         {t.assign}
       </button>

@@ -1,8 +1,9 @@
-import { useState } from "preact/hooks";
+import { useMemo, useState } from "preact/hooks";
 import { useI18n } from "../../i18n";
 import { BackLink, Field, FormError, MoneyInput, ProductPicker, toMoney } from "../components/Form";
-import { useEngine } from "../engine-hooks";
+import { useEngine, useEngineVersion } from "../engine-hooks";
 import { toShownError, unplaced, type ShownError } from "../errors";
+import { memberName } from "../labels";
 import { useMe } from "../me";
 import { href, navigate } from "../router";
 import type { NewLead } from "../types";
@@ -18,11 +19,16 @@ export function NewLeadScreen() {
   const [v, setV] = useState({ company: "", contact: "", phone: "", email: "", address: "", source: "" });
   const [products, setProducts] = useState<string[]>([]);
   const [deal, setDeal] = useState(() => ({ amount: "", currency: defaultCurrency(undefined, me.member?.locale, engine) }));
-  const [owner, setOwner] = useState(me.session.member);
+  const [picked, setOwner] = useState<string | undefined>();
   const [dnc, setDnc] = useState(false);
   const [err, setErr] = useState<ShownError | undefined>();
   const [busy, setBusy] = useState(false);
-  const owners = (team?.members ?? []).filter((m) => m.role !== "admin");
+  // Whom the member may create a lead for: the core's answer (a rep only themselves).
+  const version = useEngineVersion([]);
+  const owners = useMemo(() => engine.newLeadOwners(), [engine, version]);
+  const self = me.session.member;
+  const owner = picked !== undefined && owners.includes(picked) ? picked : owners.includes(self) ? self : owners[0];
+  const choose = owners.length > 1 || (owners.length === 1 && owners[0] !== self);
 
   async function submit(e: Event) {
     e.preventDefault();
@@ -33,7 +39,7 @@ export function NewLeadScreen() {
         ...v,
         products,
         deal_size: toMoney(deal),
-        owner: me.isManager ? owner : null,
+        owner: choose ? (owner ?? null) : null,
         do_not_contact: dnc,
       } as unknown as Omit<NewLead, "id">;
       const id = await engine.createLead(input);
@@ -75,11 +81,11 @@ export function NewLeadScreen() {
         <Field label={`${t.dealSize} (${t.optional})`} name="deal_size" err={err}>
           <MoneyInput name="deal_size" value={deal} onChange={setDeal} />
         </Field>
-        {me.isManager && (
+        {choose && (
           <Field label={t.owner} name="owner" err={err}>
             <select name="owner" value={owner} onChange={(ev) => setOwner((ev.target as HTMLSelectElement).value)}>
               {owners.map((m) => (
-                <option key={m.id} value={m.id}>{m.name}</option>
+                <option key={m} value={m}>{memberName(team, m)}</option>
               ))}
             </select>
           </Field>

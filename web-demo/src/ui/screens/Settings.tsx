@@ -3,7 +3,7 @@ import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import { useI18n, LANGS, type Lang } from "../../i18n";
 import { CURRENCIES, Field, FormError } from "../components/Form";
 import { useEngine, useEngineVersion, useNow } from "../engine-hooks";
-import { errorAt, toShownError, type ShownError } from "../errors";
+import { errorAt, toShownError, useErrorText, type ShownError } from "../errors";
 import { enumLabel, reasonLabel } from "../labels";
 import { useMe } from "../me";
 import type { MissingRate, Playbook } from "../types";
@@ -29,6 +29,8 @@ interface Draft {
 }
 
 const GAPS = "cadence.gap_working_days";
+/** Who may hand a lead to another member (`Playbook.reassignment`): every value of the core's. */
+const REASSIGNMENT = Object.keys({ managers: 0, admins: 0, owners: 0 } satisfies Record<Playbook["reassignment"], 0>) as Playbook["reassignment"][];
 /** Sunday first: 2024-01-07 was a Sunday. */
 const WEEK = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"] as const;
 const WEIGHTS = [
@@ -119,10 +121,11 @@ function MissingRates(props: { team: string; onAdd?(m: MissingRate): void }) {
 
 /** An error the core names exactly `name` (a whole group: `playbook.working_week`). */
 function GroupError({ err, name }: { err?: ShownError; name: string }) {
+  const text = useErrorText();
   if (!err || err.field !== name) return null;
   return (
-    <p class="field-error" role="alert" data-testid={`error-${name}`} data-field={err.field}>
-      {err.message}
+    <p class="field-error" role="alert" data-testid={`error-${name}`} data-field={err.field} data-code={err.problem?.code}>
+      {text(err)}
     </p>
   );
 }
@@ -412,6 +415,29 @@ function PlaybookCard() {
         >
           {t.pbAddRate}
         </button>
+      </Section>
+
+      <Section title={t.pbReassignTitle} testid="pb-reassignment">
+        {(() => {
+          const name = "playbook.reassignment";
+          names.push(name);
+          return (
+            <Field label={t.pbReassignment} name={name} err={err}>
+              <select
+                name={name}
+                value={book.reassignment ?? "managers"}
+                onChange={(ev) => {
+                  const v = (ev.target as HTMLSelectElement).value as Book["reassignment"];
+                  edit((b) => (b.reassignment = v));
+                }}
+              >
+                {REASSIGNMENT.map((r) => (
+                  <option key={r} value={r}>{enumLabel(t, "reassign", r)}</option>
+                ))}
+              </select>
+            </Field>
+          );
+        })()}
       </Section>
 
       <Section title={t.pbCadenceTitle} testid="pb-cadence">

@@ -13,7 +13,7 @@ import {
 } from "../components/Form";
 import { useEngine } from "../engine-hooks";
 import { toShownError, unplaced, type ShownError } from "../errors";
-import { enumLabel, reasonLabel } from "../labels";
+import { enumLabel, reasonLabel, statusLabel } from "../labels";
 import { useMe } from "../me";
 import type { LeadCommand, Money } from "../types";
 
@@ -487,5 +487,38 @@ export function ReviewForm({ lead, onDone, compact }: ActionProps & { compact?: 
       </div>
       <FieldError err={err} name="note" />
     </div>
+  );
+}
+
+/** A manager's status set by hand: a status of the playbook and why. */
+export function OverrideStatusForm({ lead, onDone, current }: ActionProps & { current: string }) {
+  const { t } = useI18n();
+  const { team } = useMe();
+  const { err, busy, send } = useCommand(lead, onDone);
+  const [status, setStatus] = useState(current);
+  const [reason, setReason] = useState("");
+  return (
+    <form
+      class="form"
+      noValidate
+      data-testid="override-status-form"
+      onSubmit={(e) => {
+        e.preventDefault();
+        void send(cmd({ type: "override_status", status, reason }));
+      }}
+    >
+      <FormError err={unplaced(err, ["status", "reason"])} />
+      <Field label={t.status} name="status" err={err}>
+        <select name="status" value={status} onChange={(e) => setStatus((e.target as HTMLSelectElement).value)}>
+          {(team?.playbook.statuses ?? []).map((s) => (
+            <option key={s.key} value={s.key}>{statusLabel(t, team, s.key, s.role)}</option>
+          ))}
+        </select>
+      </Field>
+      <Field label={t.overrideReason} name="reason" err={err}>
+        <textarea name="reason" rows={2} value={reason} onInput={(e) => setReason((e.target as HTMLTextAreaElement).value)} />
+      </Field>
+      <button class="btn btn-primary" type="submit" disabled={busy}>{t.save}</button>
+    </form>
   );
 }
