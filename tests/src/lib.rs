@@ -13,6 +13,7 @@ use fieldbook_core::replica::{Effects, LeadCommand, Replica, ReplicaConfig, Repl
 use fieldbook_server::relay::admin;
 use fieldbook_server::relay::demo;
 use fieldbook_server::relay::engine::EngineConfig;
+use fieldbook_server::relay::listen::HttpLimits;
 use fieldbook_server::relay::serve::{ConnLimits, ServeConfig};
 use fieldbook_server::relay::store::{Durability, RelayStore, SqliteStore};
 use futures_util::{SinkExt, StreamExt};
@@ -69,6 +70,8 @@ pub fn test_config(dir: &Path) -> ServeConfig {
             max_frame_bytes: 256 * 1024,
             ..ConnLimits::default()
         },
+        http: HttpLimits::default(),
+        tls: None,
         engine: EngineConfig {
             index_debounce: Duration::from_millis(20),
             notice_poll: Duration::from_millis(50),
@@ -178,14 +181,19 @@ pub async fn open_ws(url: &str) -> Result<Ws, (u16, String)> {
     }
 }
 
-/// What a raw socket received until it closed: binary frames, and the close frame.
+/// What a raw socket received until it closed: binary frames, and the close frame. Answers
+/// the close frame as a client does (the relay waits for that answer, briefly).
 pub async fn read_until_closed(ws: &mut Ws) -> (Vec<Vec<u8>>, Option<CloseFrame>) {
     let mut frames = Vec::new();
     loop {
         match tokio::time::timeout(WAIT, ws.next()).await {
             Err(_) => panic!("the relay did not close the socket in time"),
             Ok(Some(Ok(WsMessage::Binary(b)))) => frames.push(b.to_vec()),
-            Ok(Some(Ok(WsMessage::Close(frame)))) => return (frames, frame),
+            Ok(Some(Ok(WsMessage::Close(frame)))) => {
+                // Polling again sends the answer and sees the socket end.
+                let _ = tokio::time::timeout(WAIT, ws.next()).await;
+                return (frames, frame);
+            }
             Ok(Some(Ok(_))) => {}
             Ok(Some(Err(_)) | None) => return (frames, None),
         }
@@ -213,6 +221,8 @@ pub struct Device {
     next_doc: u64,
     /// Protocol errors the replica reported.
     pub errors: Vec<String>,
+    /// Frames sent to the relay, and received from it.
+    pub frames: (u64, u64),
 }
 
 impl Device {
@@ -237,6 +247,7 @@ impl Device {
             seed,
             next_doc: 0,
             errors: Vec::new(),
+            frames: (0, 0),
         }
     }
 
@@ -295,6 +306,7 @@ impl Device {
                     self.replica.disconnected();
                     break;
                 }
+                self.frames.0 += 1;
             }
         }
     }
@@ -305,6 +317,7 @@ impl Device {
     ) {
         match message {
             Some(Ok(WsMessage::Binary(frame))) => {
+                self.frames.1 += 1;
                 let effects = self.replica.receive(&frame, Utc::now()).unwrap();
                 self.carry_out(effects);
             }
@@ -403,8 +416,32 @@ impl Device {
 
 /// Pumps frames between the devices and the relay until `done` holds; panics after [`WAIT`]
 /// naming `what`.
-pub async fn until<F>(devices: &mut [&mut Device], what: &str, mut done: F)
+pub async fn until<F>(devices: &mut [&mut Device], what: &str, done: F)
 where
+    F: FnMut(&[&mut Device]) -> bool,
+{
+    pump(devices, what, done, None).await;
+}
+
+/// Pumps frames between the devices and the relay for `time`.
+pub async fn pump_for(devices: &mut [&mut Device], time: Duration) {
+    let end = tokio::time::Instant::now() + time;
+    let what = format!("{time:?} to pass");
+    pump(
+        devices,
+        &what,
+        |_| tokio::time::Instant::now() >= end,
+        Some(end),
+    )
+    .await;
+}
+
+async fn pump<F>(
+    devices: &mut [&mut Device],
+    what: &str,
+    mut done: F,
+    wake: Option<tokio::time::Instant>,
+) where
     F: FnMut(&[&mut Device]) -> bool,
 {
     let deadline = tokio::time::Instant::now() + WAIT;
@@ -433,8 +470,9 @@ where
             }
             // Replica deadlines (request timeouts) are at least a second away; wake up to
             // poll them.
+            let poll_at = tokio::time::Instant::now() + Duration::from_millis(500);
             tokio::time::timeout_at(
-                deadline.min(tokio::time::Instant::now() + Duration::from_millis(500)),
+                deadline.min(poll_at).min(wake.unwrap_or(poll_at)),
                 futures_util::future::select_all(futures),
             )
             .await

@@ -39,9 +39,11 @@ pub enum Denial {
     SendQueueFull,
     /// A change to the team document the member may not make.
     TeamWriteRefused,
+    /// A new connection while too many have not become a WebSocket.
+    UnauthenticatedConnections,
 }
 
-const DENIALS: [(Denial, &str); 15] = [
+const DENIALS: [(Denial, &str); 16] = [
     (Denial::TokenMissing, "token_missing"),
     (Denial::TokenMalformed, "token_malformed"),
     (Denial::TokenForged, "token_forged"),
@@ -57,6 +59,10 @@ const DENIALS: [(Denial, &str); 15] = [
     (Denial::PeerIdTaken, "peer_id_taken"),
     (Denial::SendQueueFull, "send_queue_full"),
     (Denial::TeamWriteRefused, "team_write_refused"),
+    (
+        Denial::UnauthenticatedConnections,
+        "unauthenticated_connections",
+    ),
 ];
 
 /// Upper bounds (seconds) of the engine latency histogram.
@@ -91,6 +97,14 @@ pub struct Metrics {
     pub access_denied: AtomicU64,
     /// Storage failures.
     pub storage_errors: AtomicU64,
+    /// Open connections that have not become a WebSocket (HTTP requests, TLS handshakes).
+    pub http_connections: AtomicU64,
+    /// Connections closed because no request head (or TLS handshake) arrived in time.
+    pub http_header_timeouts: AtomicU64,
+    /// Connections closed because they moved no byte for the idle timeout.
+    pub http_idle_timeouts: AtomicU64,
+    /// TLS handshakes that failed.
+    pub tls_handshake_failures: AtomicU64,
     denials: [AtomicU64; DENIALS.len()],
     latency_buckets: [AtomicU64; 10],
     latency_count: AtomicU64,
@@ -204,6 +218,30 @@ impl Metrics {
             "counter",
             "Storage operations that failed.",
             &self.storage_errors,
+        );
+        one(
+            "fieldbook_http_connections",
+            "gauge",
+            "Open connections that have not become a sync WebSocket.",
+            &self.http_connections,
+        );
+        one(
+            "fieldbook_http_header_timeouts_total",
+            "counter",
+            "Connections closed: no request head (or TLS handshake) within the header timeout.",
+            &self.http_header_timeouts,
+        );
+        one(
+            "fieldbook_http_idle_timeouts_total",
+            "counter",
+            "Connections closed: no byte moved within the idle timeout.",
+            &self.http_idle_timeouts,
+        );
+        one(
+            "fieldbook_tls_handshake_failures_total",
+            "counter",
+            "TLS handshakes that failed.",
+            &self.tls_handshake_failures,
         );
         let _ = writeln!(
             out,

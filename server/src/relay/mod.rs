@@ -2,6 +2,8 @@
 //!
 //! - [`serve`]: HTTP (axum): token check at the WebSocket upgrade, per-connection limits,
 //!   `/healthz`, `/readyz`, `/metrics`, the web app's files.
+//! - [`listen`]: the accept loop (hyper): header and idle timeouts and a cap for connections
+//!   that have not become a WebSocket; [`tls`] the built-in TLS, reloaded on SIGHUP.
 //! - [`engine`]: one thread owning the core's sync `Hub`, the documents in memory, access
 //!   state and storage; persists each batch before it acknowledges or forwards; writes the
 //!   members' index documents.
@@ -17,7 +19,9 @@ pub mod access;
 pub mod admin;
 pub mod demo;
 pub mod engine;
+pub mod listen;
 pub mod metrics;
 pub mod serve;
 pub mod store;
+pub mod tls;
 pub mod token;
