@@ -1,8 +1,11 @@
-//! Transport hardening (issue 11, findings 5 and 6): connections that never send a request
+//! Transport hardening (issue 11, findings 5, 6 and 8): connections that never send a request
 //! head are closed by the header timeout, stalled ones by the idle timeout, and beyond the cap
 //! on connections that have not become a WebSocket new ones get `503`; a flooding client
-//! receives the `error` message and the close frame although it keeps sending.
+//! receives the `error` message and the close frame although it keeps sending; and the rate
+//! limit spares a device that answers what the relay forwards to it, but not one that sends
+//! on its own beyond the rate.
 
+use fieldbook_core::doc::DocumentId;
 use fieldbook_core::lead::{AttemptOutcome, Channel};
 use fieldbook_core::replica::LeadCommand;
 use fieldbook_core::sync::wire::{self, Message, PeerId};
@@ -271,5 +274,120 @@ async fn a_flooding_client_receives_the_error_and_the_close_frame() {
     }
     let metrics = http_get(relay.addr, "/metrics").await.1;
     assert_eq!(denials(&metrics, "message_rate"), 5);
+    relay.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn answering_forwarded_changes_is_not_limited_but_sending_beyond_the_rate_is() {
+    let dir = data_dir("credits");
+    let tokens = demo_team(&dir, 6);
+    let mut config = test_config(&dir);
+    config.conn.messages_per_second = 10;
+    config.conn.message_burst = 30;
+    let relay = Relay::start(config).await;
+    let mut dana = Device::new("dana", "m-dana", &tokens["m-dana"], 1);
+    let mut senders = vec![
+        Device::new("yossi-1", "r-yossi", &tokens["r-yossi"], 2),
+        Device::new("yossi-2", "r-yossi", &tokens["r-yossi"], 3),
+        Device::new("yossi-3", "r-yossi", &tokens["r-yossi"], 4),
+        Device::new("ioana-1", "r-ioana", &tokens["r-ioana"], 5),
+        Device::new("ioana-2", "r-ioana", &tokens["r-ioana"], 6),
+        Device::new("ioana-3", "r-ioana", &tokens["r-ioana"], 7),
+    ];
+    dana.connect(relay.addr).await;
+    for s in &mut senders {
+        s.connect(relay.addr).await;
+    }
+    {
+        let mut all: Vec<&mut Device> = std::iter::once(&mut dana).chain(&mut senders).collect();
+        until(&mut all, "the first sync", |d| {
+            d.iter().all(|d| d.settled()) && d[0].leads().len() == 6
+        })
+        .await;
+    }
+    // Each sender changes one of its leads 5 times a second (within the rate of 10): Dana
+    // receives 30 changes a second and answers each (with the index updates, more than one
+    // frame a change), several times the rate.
+    let mut made = 0;
+    let before = dana.frames.0;
+    for tick in 0..20 {
+        for (i, s) in senders.iter_mut().enumerate() {
+            let lead = s.leads()[i % 3];
+            s.command(
+                lead,
+                LeadCommand::LogAttempt {
+                    channel: Channel::Call,
+                    outcome: AttemptOutcome::NoAnswer,
+                },
+            )
+            .await
+            .unwrap();
+            made += 1;
+        }
+        let mut all: Vec<&mut Device> = std::iter::once(&mut dana).chain(&mut senders).collect();
+        pump_for(&mut all, Duration::from_millis(200)).await;
+        assert!(dana.online(), "Dana was disconnected at tick {tick}");
+    }
+    {
+        let mut all: Vec<&mut Device> = std::iter::once(&mut dana).chain(&mut senders).collect();
+        until(&mut all, "Dana to hold every change", |d| {
+            d.iter().all(|d| d.settled())
+                && d[1..]
+                    .iter()
+                    .all(|s| s.leads().iter().all(|l| s.heads(l) == d[0].heads(l)))
+        })
+        .await;
+    }
+    let answered = dana.frames.0 - before;
+    assert!(
+        answered >= 100,
+        "Dana sent {answered} frames for {made} changes"
+    );
+    assert!(dana.online() && senders.iter().all(Device::online));
+    let metrics = http_get(relay.addr, "/metrics").await.1;
+    assert_eq!(denials(&metrics, "message_rate"), 0, "{made} changes");
+
+    // Requests the relay answers (`doc-unavailable`) earn nothing: one after the other, as
+    // fast as the answers come, they are closed at the rate.
+    let mut raw = RawPeer::join(relay.addr, &tokens["r-ioana"], "r-ioana/asking").await;
+    let empty_request = {
+        use automerge::sync::{State, SyncDoc};
+        let doc = automerge::Automerge::new();
+        doc.generate_sync_message(&mut State::new())
+            .unwrap()
+            .encode()
+    };
+    let mut asked = 0u32;
+    let close = loop {
+        let mut id = [0u8; 16];
+        id[..4].copy_from_slice(&asked.to_be_bytes());
+        id[4] = 0xee;
+        let frame = wire::encode(&Message::Request {
+            sender_id: raw.peer.clone(),
+            target_id: PeerId::new(fieldbook_server::relay::engine::RELAY_PEER),
+            document_id: DocumentId::from_bytes(id),
+            data: empty_request.clone(),
+        });
+        raw.ws.send(WsMessage::Binary(frame.into())).await.unwrap();
+        asked += 1;
+        assert!(asked <= 200, "200 requests without being closed");
+        match tokio::time::timeout(WAIT, raw.ws.next()).await.unwrap() {
+            Some(Ok(WsMessage::Binary(b))) => match wire::decode(&b, Default::default()).unwrap() {
+                Message::DocUnavailable { .. } => {}
+                Message::Error { message, .. } => {
+                    assert_eq!(message, "more than 10 messages per second");
+                    let (_, close) = read_until_closed(&mut raw.ws).await;
+                    break close.unwrap();
+                }
+                other => panic!("unexpected {other:?}"),
+            },
+            other => panic!("unexpected {other:?}"),
+        }
+    };
+    assert_eq!(u16::from(close.code), 1008);
+    assert_eq!(close.reason.as_str(), "more than 10 messages per second");
+    assert!((28..=45).contains(&asked), "closed after {asked} requests");
+    let metrics = http_get(relay.addr, "/metrics").await.1;
+    assert_eq!(denials(&metrics, "message_rate"), 1);
     relay.stop().await;
 }

@@ -32,7 +32,7 @@ use fieldbook_core::sync::wire::{self, Message, PeerId, PeerMetadata};
 use fieldbook_core::sync::{DocSlot, Docs};
 use fieldbook_core::team::Role;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
-use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
 use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
@@ -68,6 +68,9 @@ pub struct ConnHandle {
     pub frames: tokio_mpsc::Sender<Vec<u8>>,
     /// Set to close the connection after the frames already queued.
     pub close: Arc<watch::Sender<CloseReason>>,
+    /// Frames queued in answer to the connection's own frames (the others were pushed to
+    /// it); the socket task's rate limit credits only pushed frames.
+    pub answers: Arc<AtomicU64>,
 }
 
 impl ConnHandle {
@@ -564,9 +567,17 @@ impl Engine {
         // New documents created while handling this frame are this connection's, and so is
         // the new-lead check in `absorb`.
         self.docs.creating = Some(conn);
+        let queued = self.batch.frames.len();
         let out = self.hub.receive(conn, bytes, &mut self.docs, &self.acl);
         self.absorb(out);
         self.docs.creating = None;
+        let answers = self.batch.frames[queued..]
+            .iter()
+            .filter(|(to, _)| *to == conn)
+            .count();
+        if let Some(c) = self.conns.get(&conn) {
+            c.handle.answers.fetch_add(answers as u64, Relaxed);
+        }
     }
 
     fn closed(&mut self, conn: ConnId) {

@@ -11,7 +11,8 @@
 //!
 //! Per connection, before a frame reaches the engine: frames over the size limit are answered
 //! with an `error` message and closed with 1009; text frames with 1003; messages faster than
-//! the rate limit (a token bucket) with 1008. Each is counted and logged. After
+//! the rate limit with 1008 (a token bucket for what the device sends on its own; its answers
+//! to frames the relay pushed to it are free: `Allowance`). Each is counted and logged. After
 //! the relay closed a connection it reads and drops what the client still sends until the
 //! client answers the close frame, briefly, so that the close reason is not lost to a reset.
 //!
@@ -326,6 +327,50 @@ impl Bucket {
     }
 }
 
+/// The message rate limit of one connection. Each frame the relay **pushed** to it (a change
+/// forwarded from another device, an index update, an admin's change) lets it send one frame
+/// outside the bucket, its answer; unused credits are kept up to the burst. Every other frame
+/// comes out of a token bucket (`rate` per second, `burst` saved up). Frames the relay sent in
+/// answer to the connection's own frames earn nothing, so a client cannot feed its allowance
+/// by asking. A manager whose device answers every change of a busy team is never limited;
+/// what a device sends on its own is.
+#[derive(Debug)]
+struct Allowance {
+    bucket: Bucket,
+    credits: u64,
+    max_credits: u64,
+    /// Pushed frames already credited.
+    pushed: u64,
+}
+
+impl Allowance {
+    fn new(limits: &ConnLimits, now: Instant) -> Self {
+        Self {
+            bucket: Bucket::new(limits.messages_per_second, limits.message_burst, now),
+            credits: 0,
+            max_credits: u64::from(limits.message_burst),
+            pushed: 0,
+        }
+    }
+
+    /// Whether one more frame may pass, given the frames `sent` to the connection so far and
+    /// how many of them the engine queued as `answers` to its own frames (counted before they
+    /// are sent, so `sent - answers` never exceeds what was really pushed).
+    fn take(&mut self, now: Instant, sent: u64, answers: u64) -> bool {
+        let pushed = sent.saturating_sub(answers);
+        if pushed > self.pushed {
+            self.credits = (self.credits + (pushed - self.pushed)).min(self.max_credits);
+            self.pushed = pushed;
+        }
+        if self.credits > 0 {
+            self.credits -= 1;
+            true
+        } else {
+            self.bucket.take(now)
+        }
+    }
+}
+
 async fn connection(app: Arc<App>, socket: WebSocket, claims: Claims) {
     let conn = ConnId(app.next_conn.fetch_add(1, Relaxed));
     app.metrics.connections.fetch_add(1, Relaxed);
@@ -337,7 +382,10 @@ async fn connection(app: Arc<App>, socket: WebSocket, claims: Claims) {
     let handle = ConnHandle {
         frames: frames_tx,
         close: Arc::new(close_tx),
+        answers: Arc::new(AtomicU64::new(0)),
     };
+    // Frames written to the socket, for the rate limit's credits.
+    let sent = Arc::new(AtomicU64::new(0));
     app.send(Inbound::Open {
         conn,
         claims,
@@ -345,6 +393,7 @@ async fn connection(app: Arc<App>, socket: WebSocket, claims: Claims) {
     });
     let (mut sink, mut stream) = socket.split();
     let metrics = app.metrics.clone();
+    let written = sent.clone();
     let mut writer = tokio::spawn(async move {
         loop {
             tokio::select! {
@@ -356,6 +405,7 @@ async fn connection(app: Arc<App>, socket: WebSocket, claims: Claims) {
                         if sink.send(WsMessage::Binary(frame.into())).await.is_err() {
                             return;
                         }
+                        written.fetch_add(1, Relaxed);
                         metrics.frames_sent.fetch_add(1, Relaxed);
                         metrics.bytes_sent.fetch_add(n, Relaxed);
                     }
@@ -372,17 +422,14 @@ async fn connection(app: Arc<App>, socket: WebSocket, claims: Claims) {
                     if sink.send(WsMessage::Binary(frame.into())).await.is_err() {
                         return;
                     }
+                    written.fetch_add(1, Relaxed);
                     metrics.frames_sent.fetch_add(1, Relaxed);
                     metrics.bytes_sent.fetch_add(n, Relaxed);
                 }
             }
         }
     });
-    let mut bucket = Bucket::new(
-        app.limits.messages_per_second,
-        app.limits.message_burst,
-        Instant::now(),
-    );
+    let mut allowance = Allowance::new(&app.limits, Instant::now());
     let mut shutdown = app.shutdown.clone();
     let mut writer_done = false;
     let refuse = |denial: Denial, code: u16, reason: String| {
@@ -405,7 +452,8 @@ async fn connection(app: Arc<App>, socket: WebSocket, claims: Claims) {
                         refuse(Denial::FrameTooLarge, close_code::MESSAGE_TOO_BIG, reason);
                         break true;
                     }
-                    if !bucket.take(Instant::now()) {
+                    let (sent, answers) = (sent.load(Relaxed), handle.answers.load(Relaxed));
+                    if !allowance.take(Instant::now(), sent, answers) {
                         let reason = format!(
                             "more than {} messages per second",
                             app.limits.messages_per_second
@@ -468,4 +516,54 @@ async fn linger(stream: &mut futures_util::stream::SplitStream<WebSocket>) {
         }
     })
     .await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn limits(rate: u32, burst: u32) -> ConnLimits {
+        ConnLimits {
+            messages_per_second: rate,
+            message_burst: burst,
+            ..ConnLimits::default()
+        }
+    }
+
+    #[test]
+    fn frames_of_its_own_come_out_of_the_bucket() {
+        let t0 = Instant::now();
+        let mut a = Allowance::new(&limits(10, 5), t0);
+        assert!((0..5).all(|_| a.take(t0, 0, 0)));
+        assert!(!a.take(t0, 0, 0));
+        // A tenth of a second later: one more.
+        let t1 = t0 + Duration::from_millis(100);
+        assert!(a.take(t1, 0, 0));
+        assert!(!a.take(t1, 0, 0));
+    }
+
+    #[test]
+    fn each_pushed_frame_lets_one_answer_through() {
+        let t0 = Instant::now();
+        let mut a = Allowance::new(&limits(10, 5), t0);
+        assert!((0..5).all(|_| a.take(t0, 0, 0)));
+        // 3 frames pushed: 3 answers, then the empty bucket again.
+        assert!((0..3).all(|_| a.take(t0, 3, 0)));
+        assert!(!a.take(t0, 3, 0));
+        // Credits saved up stop at the burst.
+        assert!((0..5).all(|_| a.take(t0, 1_003, 0)));
+        assert!(!a.take(t0, 1_003, 0));
+    }
+
+    #[test]
+    fn answers_to_its_own_frames_earn_nothing() {
+        let t0 = Instant::now();
+        let mut a = Allowance::new(&limits(10, 5), t0);
+        // Every frame sent was an answer (counted before it was sent, even).
+        assert!((0..5).all(|i| a.take(t0, i, i + 1)));
+        assert!(!a.take(t0, 5, 6));
+        // Of 10 sent, 6 answers: 4 pushed.
+        assert!((0..4).all(|_| a.take(t0, 10, 6)));
+        assert!(!a.take(t0, 10, 6));
+    }
 }
