@@ -478,7 +478,7 @@ async fn connection(app: Arc<App>, socket: WebSocket, claims: Claims) {
                 break true;
             }
             _ = &mut writer => {
-                // The engine closed it: the writer sent the close frame.
+                // The writer sent the close frame the engine asked for, or the socket failed.
                 writer_done = true;
                 break true;
             }
