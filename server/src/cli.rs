@@ -55,7 +55,9 @@ enum Command {
     /// Every flag can also be set with the environment variable shown. Logs go to stderr
     /// (filter with FIELDBOOK_LOG, e.g. `info` or `fieldbook_server=debug`); the first line
     /// on stdout is `listening on ADDR`. SIGINT or SIGTERM closes every connection (1001),
-    /// writes the pending index documents and exits.
+    /// writes the pending index documents and exits. With --tls-cert and --tls-key it serves
+    /// HTTPS and WSS; SIGHUP reads the certificate and key again (new handshakes use them,
+    /// open connections stay).
     Serve(ServeArgs),
     /// Create or list teams.
     #[command(subcommand)]
@@ -559,6 +561,10 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
+    if let Some(files) = &config.tls {
+        // Before `listening on`: a pair that does not load stops the relay at once.
+        crate::relay::tls::load(files)?;
+    }
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(args.listen)
             .await

@@ -25,20 +25,20 @@ pub struct TlsFiles {
 #[derive(Debug, thiserror::Error)]
 pub enum TlsError {
     /// The certificate file does not read or parse.
-    #[error("--tls-cert {path}: {source}")]
+    #[error("--tls-cert {path}: {reason}")]
     Cert {
         /// The file.
         path: PathBuf,
-        /// Why.
-        source: pem::Error,
+        /// Why (in the message, not a source: it is said once).
+        reason: pem::Error,
     },
     /// The key file does not read or parse.
-    #[error("--tls-key {path}: {source}")]
+    #[error("--tls-key {path}: {reason}")]
     Key {
         /// The file.
         path: PathBuf,
         /// Why.
-        source: pem::Error,
+        reason: pem::Error,
     },
     /// The file holds no PEM section of the kind expected.
     #[error("{flag} {path}: no {what} in PEM format found")]
@@ -52,20 +52,20 @@ pub enum TlsError {
     },
     /// The key is not supported, or does not match the certificate.
     #[error("--tls-cert and --tls-key do not make a TLS configuration: {0}")]
-    Config(#[from] rustls::Error),
+    Config(rustls::Error),
 }
 
 /// Reads the files into a server configuration (HTTP/1.1 only, as the relay speaks).
 pub fn load(files: &TlsFiles) -> Result<Arc<ServerConfig>, TlsError> {
-    let cert_error = |source| match source {
+    let cert_error = |reason| match reason {
         pem::Error::NoItemsFound => TlsError::Missing {
             flag: "--tls-cert",
             path: files.cert.clone(),
             what: "certificate",
         },
-        source => TlsError::Cert {
+        reason => TlsError::Cert {
             path: files.cert.clone(),
-            source,
+            reason,
         },
     };
     let certs = CertificateDer::pem_file_iter(&files.cert)
@@ -75,22 +75,22 @@ pub fn load(files: &TlsFiles) -> Result<Arc<ServerConfig>, TlsError> {
     if certs.is_empty() {
         return Err(cert_error(pem::Error::NoItemsFound));
     }
-    let key = PrivateKeyDer::from_pem_file(&files.key).map_err(|source| match source {
+    let key = PrivateKeyDer::from_pem_file(&files.key).map_err(|reason| match reason {
         pem::Error::NoItemsFound => TlsError::Missing {
             flag: "--tls-key",
             path: files.key.clone(),
             what: "private key",
         },
-        source => TlsError::Key {
+        reason => TlsError::Key {
             path: files.key.clone(),
-            source,
+            reason,
         },
     })?;
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let mut config = ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()?
-        .with_no_client_auth()
-        .with_single_cert(certs, key)?;
+        .with_safe_default_protocol_versions()
+        .and_then(|builder| builder.with_no_client_auth().with_single_cert(certs, key))
+        .map_err(TlsError::Config)?;
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(Arc::new(config))
 }
