@@ -301,7 +301,10 @@ async fn answering_forwarded_changes_is_not_limited_but_sending_beyond_the_rate_
     {
         let mut all: Vec<&mut Device> = std::iter::once(&mut dana).chain(&mut senders).collect();
         until(&mut all, "the first sync", |d| {
-            d.iter().all(|d| d.settled()) && d[0].leads().len() == 6
+            // 6 leads: Dana sees all, each rep's devices their 3.
+            d.iter().all(|d| d.settled())
+                && d[0].leads().len() == 6
+                && d[1..].iter().all(|s| s.leads().len() == 3)
         })
         .await;
     }
@@ -310,6 +313,7 @@ async fn answering_forwarded_changes_is_not_limited_but_sending_beyond_the_rate_
     // frame a change), several times the rate.
     let mut made = 0;
     let before = dana.frames.0;
+    let started = Instant::now();
     for tick in 0..20 {
         for (i, s) in senders.iter_mut().enumerate() {
             let lead = s.leads()[i % 3];
@@ -338,10 +342,12 @@ async fn answering_forwarded_changes_is_not_limited_but_sending_beyond_the_rate_
         })
         .await;
     }
+    // More than the bucket alone allows over the run.
     let answered = dana.frames.0 - before;
+    let bucket = 30 + (10.0 * started.elapsed().as_secs_f64()) as u64;
     assert!(
-        answered >= 100,
-        "Dana sent {answered} frames for {made} changes"
+        answered > bucket,
+        "Dana sent {answered} frames for {made} changes, within the bucket's {bucket}"
     );
     assert!(dana.online() && senders.iter().all(Device::online));
     let metrics = http_get(relay.addr, "/metrics").await.1;
@@ -386,7 +392,8 @@ async fn answering_forwarded_changes_is_not_limited_but_sending_beyond_the_rate_
     };
     assert_eq!(u16::from(close.code), 1008);
     assert_eq!(close.reason.as_str(), "more than 10 messages per second");
-    assert!((28..=45).contains(&asked), "closed after {asked} requests");
+    // The burst of 30 and what the rate adds while they are answered.
+    assert!((28..=60).contains(&asked), "closed after {asked} requests");
     let metrics = http_get(relay.addr, "/metrics").await.1;
     assert_eq!(denials(&metrics, "message_rate"), 1);
     relay.stop().await;
