@@ -44,7 +44,7 @@ test("over https and wss: a rep's refusal reaches the manager's inbox", async ()
     const list = await queue(rep.page);
     const item = list.getByTestId("queue-item").first();
     const id = await item.getAttribute("data-lead");
-    await item.locator("a").click();
+    await list.locator(`[data-testid="queue-item"][data-lead="${id}"] a`).click();
     await expect(rep.page.getByTestId("lead-card")).toHaveAttribute("data-lead", id!);
     await rep.page.locator('[data-action="refusal"]').click();
     const form = rep.page.getByTestId("refusal-form");
