@@ -57,7 +57,9 @@ enum Command {
     /// Every flag can also be set with the environment variable shown. Logs go to stderr
     /// (filter with FIELDBOOK_LOG, e.g. `info` or `fieldbook_server=debug`); the first line
     /// on stdout is `listening on ADDR`. SIGINT or SIGTERM closes every connection (1001),
-    /// writes the pending index documents and exits.
+    /// writes the pending index documents and exits. With --tls-cert and --tls-key it serves
+    /// HTTPS and WSS; SIGHUP reads the certificate and key again (new handshakes use them,
+    /// open connections stay).
     Serve(ServeArgs),
     /// Create or list teams.
     #[command(subcommand)]
@@ -154,6 +156,24 @@ struct ServeArgs {
     /// Milliseconds changes settle before index documents are rewritten.
     #[arg(long, env = "FIELDBOOK_INDEX_DEBOUNCE_MS", default_value_t = 75)]
     index_debounce_ms: u64,
+    /// How long a client may take to send a request's headers, from the connection's start
+    /// or the previous response (and, with TLS, to complete its handshake): 10s, 500ms, 1m.
+    #[arg(long, env = "FIELDBOOK_HEADER_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
+    header_timeout: std::time::Duration,
+    /// How long a connection that has not become a sync WebSocket may send and receive
+    /// nothing before it is closed.
+    #[arg(long, env = "FIELDBOOK_IDLE_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
+    idle_timeout: std::time::Duration,
+    /// Connections at once that have not become a sync WebSocket (requests, handshakes);
+    /// beyond, a new connection is answered 503 and closed.
+    #[arg(long, env = "FIELDBOOK_MAX_UNAUTHENTICATED", default_value_t = 1024)]
+    max_unauthenticated: u64,
+    /// Serve HTTPS and WSS with this PEM certificate chain (leaf first); re-read on SIGHUP.
+    #[arg(long, env = "FIELDBOOK_TLS_CERT", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert; re-read on SIGHUP.
+    #[arg(long, env = "FIELDBOOK_TLS_KEY", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
     /// Log format.
     #[arg(long, env = "FIELDBOOK_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
@@ -297,6 +317,25 @@ enum TokenCommand {
         #[arg(allow_hyphen_values = true)]
         id: String,
     },
+}
+
+/// A positive duration: a number and `ms`, `s` or `m` (10s, 500ms, 2m).
+fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    use std::time::Duration;
+    let (number, unit) = text.split_at(text.trim_end_matches(char::is_alphabetic).len());
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("{text:?} is not a duration like 10s, 500ms or 2m"))?;
+    let duration = match unit {
+        "ms" => Duration::from_millis(n),
+        "s" => Duration::from_secs(n),
+        "m" => Duration::from_secs(n.saturating_mul(60)),
+        _ => return Err(format!("{text:?}: the unit is ms, s or m, e.g. 10s")),
+    };
+    if duration.is_zero() {
+        return Err(format!("{text:?} is not a positive duration"));
+    }
+    Ok(duration)
 }
 
 fn parse_zone(text: &str) -> Result<chrono_tz::Tz, String> {
@@ -562,7 +601,9 @@ fn init_logs(format: LogFormat) {
 
 fn serve(args: ServeArgs) -> anyhow::Result<()> {
     use crate::relay::engine::EngineConfig;
+    use crate::relay::listen::HttpLimits;
     use crate::relay::serve::{ConnLimits, ServeConfig};
+    use crate::relay::tls::TlsFiles;
     init_logs(args.log_format);
     let config = ServeConfig {
         data: args.data.data,
@@ -574,6 +615,15 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
             message_burst: args.message_burst,
             ..ConnLimits::default()
         },
+        http: HttpLimits {
+            header_timeout: args.header_timeout,
+            idle_timeout: args.idle_timeout,
+            max_unauthenticated: args.max_unauthenticated,
+        },
+        tls: args
+            .tls_cert
+            .zip(args.tls_key)
+            .map(|(cert, key)| TlsFiles { cert, key }),
         engine: EngineConfig {
             max_docs_per_member: args.max_documents_per_member,
             max_conns_per_member: args.max_connections_per_member,
@@ -586,6 +636,10 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
+    if let Some(files) = &config.tls {
+        // Before `listening on`: a pair that does not load stops the relay at once.
+        crate::relay::tls::load(files)?;
+    }
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(args.listen)
             .await
@@ -621,5 +675,21 @@ async fn shutdown_signal() {
     #[cfg(not(unix))]
     {
         let _ = interrupt.await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_duration;
+    use std::time::Duration;
+
+    #[test]
+    fn durations_take_ms_s_or_m() {
+        assert_eq!(parse_duration("10s"), Ok(Duration::from_secs(10)));
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert!(parse_duration("10").unwrap_err().contains("unit"));
+        assert!(parse_duration("0s").unwrap_err().contains("positive"));
+        assert!(parse_duration("soon").unwrap_err().contains("10s"));
     }
 }

@@ -13,12 +13,14 @@ use fieldbook_core::replica::{Effects, LeadCommand, Replica, ReplicaConfig, Repl
 use fieldbook_server::relay::admin;
 use fieldbook_server::relay::demo;
 use fieldbook_server::relay::engine::EngineConfig;
+use fieldbook_server::relay::listen::HttpLimits;
 use fieldbook_server::relay::serve::{ConnLimits, ServeConfig};
 use fieldbook_server::relay::store::{Durability, RelayStore, SqliteStore};
 use futures_util::{SinkExt, StreamExt};
 use std::collections::{BTreeMap, VecDeque};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpStream;
 use tokio::sync::oneshot;
@@ -69,6 +71,8 @@ pub fn test_config(dir: &Path) -> ServeConfig {
             max_frame_bytes: 256 * 1024,
             ..ConnLimits::default()
         },
+        http: HttpLimits::default(),
+        tls: None,
         engine: EngineConfig {
             index_debounce: Duration::from_millis(20),
             notice_poll: Duration::from_millis(50),
@@ -163,8 +167,28 @@ pub type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 /// Opens a sync WebSocket; `Err` carries the HTTP status and body of a refusal.
 pub async fn open_ws(url: &str) -> Result<Ws, (u16, String)> {
-    match tokio_tungstenite::connect_async(url).await {
-        Ok((ws, _)) => Ok(ws),
+    open_ws_with(url, None).await
+}
+
+/// Opens a WebSocket, `wss://` with this TLS client configuration; any failure is returned.
+pub async fn try_open_ws(
+    url: &str,
+    tls: Option<&Arc<rustls::ClientConfig>>,
+) -> Result<Ws, tokio_tungstenite::tungstenite::Error> {
+    let connector = tls.map(|config| tokio_tungstenite::Connector::Rustls(config.clone()));
+    tokio_tungstenite::connect_async_tls_with_config(url, None, false, connector)
+        .await
+        .map(|(ws, _)| ws)
+}
+
+/// Opens a sync WebSocket (`wss://` with `tls`); `Err` carries the HTTP status and body of a
+/// refusal.
+pub async fn open_ws_with(
+    url: &str,
+    tls: Option<&Arc<rustls::ClientConfig>>,
+) -> Result<Ws, (u16, String)> {
+    match try_open_ws(url, tls).await {
+        Ok(ws) => Ok(ws),
         Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
             let status = response.status().as_u16();
             let body = response
@@ -178,14 +202,19 @@ pub async fn open_ws(url: &str) -> Result<Ws, (u16, String)> {
     }
 }
 
-/// What a raw socket received until it closed: binary frames, and the close frame.
+/// What a raw socket received until it closed: binary frames, and the close frame. Answers
+/// the close frame as a client does (the relay waits for that answer, briefly).
 pub async fn read_until_closed(ws: &mut Ws) -> (Vec<Vec<u8>>, Option<CloseFrame>) {
     let mut frames = Vec::new();
     loop {
         match tokio::time::timeout(WAIT, ws.next()).await {
             Err(_) => panic!("the relay did not close the socket in time"),
             Ok(Some(Ok(WsMessage::Binary(b)))) => frames.push(b.to_vec()),
-            Ok(Some(Ok(WsMessage::Close(frame)))) => return (frames, frame),
+            Ok(Some(Ok(WsMessage::Close(frame)))) => {
+                // Polling again sends the answer and sees the socket end.
+                let _ = tokio::time::timeout(WAIT, ws.next()).await;
+                return (frames, frame);
+            }
             Ok(Some(Ok(_))) => {}
             Ok(Some(Err(_)) | None) => return (frames, None),
         }
@@ -215,6 +244,10 @@ pub struct Device {
     pub errors: Vec<String>,
     /// Writes the relay refused, as the replica reported them.
     pub refused: Vec<fieldbook_core::replica::RefusedChange>,
+    /// Frames sent to the relay, and received from it.
+    pub frames: (u64, u64),
+    /// Connect over `wss://` with this TLS client configuration.
+    pub tls: Option<Arc<rustls::ClientConfig>>,
 }
 
 impl Device {
@@ -240,6 +273,8 @@ impl Device {
             next_doc: 0,
             errors: Vec::new(),
             refused: Vec::new(),
+            frames: (0, 0),
+            tls: None,
         }
     }
 
@@ -250,8 +285,9 @@ impl Device {
 
     /// Connects to the relay and sends `join`.
     pub async fn connect(&mut self, relay_addr: SocketAddr) {
-        let url = format!("ws://{relay_addr}/sync?token={}", self.token);
-        let ws = open_ws(&url)
+        let scheme = if self.tls.is_some() { "wss" } else { "ws" };
+        let url = format!("{scheme}://{relay_addr}/sync?token={}", self.token);
+        let ws = open_ws_with(&url, self.tls.as_ref())
             .await
             .unwrap_or_else(|(s, b)| panic!("{}: refused {s}: {b}", self.name));
         self.ws = Some(ws);
@@ -299,6 +335,7 @@ impl Device {
                     self.replica.disconnected();
                     break;
                 }
+                self.frames.0 += 1;
             }
         }
     }
@@ -309,6 +346,7 @@ impl Device {
     ) {
         match message {
             Some(Ok(WsMessage::Binary(frame))) => {
+                self.frames.1 += 1;
                 let effects = self.replica.receive(&frame, Utc::now()).unwrap();
                 self.carry_out(effects);
             }
@@ -407,8 +445,32 @@ impl Device {
 
 /// Pumps frames between the devices and the relay until `done` holds; panics after [`WAIT`]
 /// naming `what`.
-pub async fn until<F>(devices: &mut [&mut Device], what: &str, mut done: F)
+pub async fn until<F>(devices: &mut [&mut Device], what: &str, done: F)
 where
+    F: FnMut(&[&mut Device]) -> bool,
+{
+    pump(devices, what, done, None).await;
+}
+
+/// Pumps frames between the devices and the relay for `time`.
+pub async fn pump_for(devices: &mut [&mut Device], time: Duration) {
+    let end = tokio::time::Instant::now() + time;
+    let what = format!("{time:?} to pass");
+    pump(
+        devices,
+        &what,
+        |_| tokio::time::Instant::now() >= end,
+        Some(end),
+    )
+    .await;
+}
+
+async fn pump<F>(
+    devices: &mut [&mut Device],
+    what: &str,
+    mut done: F,
+    wake: Option<tokio::time::Instant>,
+) where
     F: FnMut(&[&mut Device]) -> bool,
 {
     let deadline = tokio::time::Instant::now() + WAIT;
@@ -437,8 +499,9 @@ where
             }
             // Replica deadlines (request timeouts) are at least a second away; wake up to
             // poll them.
+            let poll_at = tokio::time::Instant::now() + Duration::from_millis(500);
             tokio::time::timeout_at(
-                deadline.min(tokio::time::Instant::now() + Duration::from_millis(500)),
+                deadline.min(poll_at).min(wake.unwrap_or(poll_at)),
                 futures_util::future::select_all(futures),
             )
             .await
@@ -630,5 +693,67 @@ impl RawPeer {
                 _ => {}
             }
         }
+    }
+}
+
+/// A self-signed certificate for 127.0.0.1 and localhost (rcgen), as PEM files.
+#[derive(Debug)]
+pub struct TestCert {
+    /// The certificate file.
+    pub cert: PathBuf,
+    /// The private key file.
+    pub key: PathBuf,
+    /// The certificate (DER).
+    pub der: Vec<u8>,
+}
+
+impl TestCert {
+    /// A new certificate and key, written to `dir/NAME.cert.pem` and `dir/NAME.key.pem`.
+    pub fn generate(dir: &Path, name: &str) -> Self {
+        let names = vec!["127.0.0.1".to_owned(), "localhost".to_owned()];
+        let certified = rcgen::generate_simple_self_signed(names).expect("a certificate");
+        let cert = dir.join(format!("{name}.cert.pem"));
+        let key = dir.join(format!("{name}.key.pem"));
+        std::fs::write(&cert, certified.cert.pem()).unwrap();
+        std::fs::write(&key, certified.signing_key.serialize_pem()).unwrap();
+        Self {
+            cert,
+            key,
+            der: certified.cert.der().to_vec(),
+        }
+    }
+
+    /// The relay's `--tls-cert`/`--tls-key`.
+    pub fn files(&self) -> fieldbook_server::relay::tls::TlsFiles {
+        fieldbook_server::relay::tls::TlsFiles {
+            cert: self.cert.clone(),
+            key: self.key.clone(),
+        }
+    }
+
+    /// A TLS client configuration that trusts this certificate and no other.
+    pub fn client(&self) -> Arc<rustls::ClientConfig> {
+        let mut roots = rustls::RootCertStore::empty();
+        roots
+            .add(rustls::pki_types::CertificateDer::from(self.der.clone()))
+            .unwrap();
+        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let config = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        Arc::new(config)
+    }
+}
+
+/// The certificate the server presented on a `wss://` socket (DER).
+pub fn peer_certificate(ws: &Ws) -> Option<Vec<u8>> {
+    match ws.get_ref() {
+        MaybeTlsStream::Rustls(tls) => {
+            let (_, session) = tls.get_ref();
+            Some(session.peer_certificates()?.first()?.to_vec())
+        }
+        _ => None,
     }
 }

@@ -334,7 +334,7 @@ async fn who_may_reassign_is_the_playbooks_and_the_limit_holds() {
 /// as the admin's device to the others.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ephemeral_messages_carry_the_authenticated_sender() {
-    let (dir, tokens, relay) = start("writes-ephemeral").await;
+    let (_dir, tokens, relay) = start("writes-ephemeral").await;
     let id = demo_lead(0);
     let mut yossi = RawPeer::join(relay.addr, &tokens["r-yossi"], "r-yossi/raw").await;
     let mut dana = RawPeer::join(relay.addr, &tokens["m-dana"], "m-dana/raw").await;

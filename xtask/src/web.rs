@@ -71,14 +71,23 @@ pub fn chromium() -> Result<PathBuf> {
     }
 }
 
-/// The browser end-to-end tests: the built app in headless Chromium against a relay
-/// (the debug `fieldbook` binary) that the tests start on 127.0.0.1.
+/// The browser end-to-end tests: the built app in headless Chromium against relays (the debug
+/// `fieldbook` binary; one with built-in TLS and a certificate from the `test-cert` binary)
+/// that the tests start on 127.0.0.1.
 pub fn browser_tests(root: &Path, chromium: &Path) -> Result<()> {
     run_checked(
-        cargo()
-            .current_dir(root)
-            .args(["build", "-p", "fieldbook-server", "--bin", "fieldbook"]),
-        "building the relay for the browser tests failed",
+        cargo().current_dir(root).args([
+            "build",
+            "-p",
+            "fieldbook-server",
+            "--bin",
+            "fieldbook",
+            "-p",
+            "fieldbook-tests",
+            "--bin",
+            "test-cert",
+        ]),
+        "building the relay and the test certificate generator for the browser tests failed",
     )?;
     let target = target_dir(root);
     run_checked(
@@ -86,6 +95,7 @@ pub fn browser_tests(root: &Path, chromium: &Path) -> Result<()> {
             .args(["run", "test:e2e"])
             .current_dir(root.join("web-demo"))
             .env("FIELDBOOK_BIN", target.join("debug/fieldbook"))
+            .env("FIELDBOOK_TEST_CERT_BIN", target.join("debug/test-cert"))
             .env("CHROMIUM", chromium)
             .env("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1"),
         "the browser end-to-end tests failed, see above (report: web-demo/playwright-report)",

@@ -18,7 +18,7 @@ use fieldbook_core::doc::DocumentId;
 use fieldbook_core::relay::{self, DocLoader, Input, Output, RelayConfig, RelayCore, RelayEvent};
 use fieldbook_core::sync::hub::{ConnId, HubConfig, HubError};
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
 use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
@@ -40,6 +40,9 @@ pub struct ConnHandle {
     pub frames: tokio_mpsc::Sender<Vec<u8>>,
     /// Set to close the connection after the frames already queued.
     pub close: Arc<watch::Sender<CloseReason>>,
+    /// Frames queued in answer to the connection's own frames (the others were pushed to
+    /// it); the socket task's rate limit credits only pushed frames.
+    pub answers: Arc<AtomicU64>,
 }
 
 impl ConnHandle {
@@ -352,10 +355,20 @@ impl Engine {
             }
             Inbound::Frame { conn, bytes } => {
                 if self.conns.get(&conn).is_some_and(|c| !c.closing) {
+                    let queued = self.batch.frames.len();
                     self.input(Input::Frame {
                         conn,
                         bytes: &bytes,
                     });
+                    // What the core sent this connection while handling its own frame answers
+                    // it; everything else it gets was pushed (the rate limit's credits).
+                    let answers = self.batch.frames[queued..]
+                        .iter()
+                        .filter(|(to, _)| *to == conn)
+                        .count();
+                    if let Some(c) = self.conns.get(&conn) {
+                        c.handle.answers.fetch_add(answers as u64, Relaxed);
+                    }
                 }
             }
             Inbound::Closed { conn } => {

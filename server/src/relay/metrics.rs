@@ -43,9 +43,11 @@ pub enum Denial {
     LeadWriteRefused,
     /// Changes sent to a document that is read-only for the member.
     ReadOnlyWrite,
+    /// A new connection while too many have not become a WebSocket.
+    UnauthenticatedConnections,
 }
 
-const DENIALS: [(Denial, &str); 17] = [
+const DENIALS: [(Denial, &str); 18] = [
     (Denial::TokenMissing, "token_missing"),
     (Denial::TokenMalformed, "token_malformed"),
     (Denial::TokenForged, "token_forged"),
@@ -63,6 +65,10 @@ const DENIALS: [(Denial, &str); 17] = [
     (Denial::TeamWriteRefused, "team_write_refused"),
     (Denial::LeadWriteRefused, "lead_write_refused"),
     (Denial::ReadOnlyWrite, "read_only_write"),
+    (
+        Denial::UnauthenticatedConnections,
+        "unauthenticated_connections",
+    ),
 ];
 
 /// Upper bounds (seconds) of the engine latency histogram.
@@ -97,6 +103,14 @@ pub struct Metrics {
     pub access_denied: AtomicU64,
     /// Storage failures.
     pub storage_errors: AtomicU64,
+    /// Open connections that have not become a WebSocket (HTTP requests, TLS handshakes).
+    pub http_connections: AtomicU64,
+    /// Connections closed because no request head (or TLS handshake) arrived in time.
+    pub http_header_timeouts: AtomicU64,
+    /// Connections closed because they moved no byte for the idle timeout.
+    pub http_idle_timeouts: AtomicU64,
+    /// TLS handshakes that failed.
+    pub tls_handshake_failures: AtomicU64,
     denials: [AtomicU64; DENIALS.len()],
     latency_buckets: [AtomicU64; 10],
     latency_count: AtomicU64,
@@ -210,6 +224,30 @@ impl Metrics {
             "counter",
             "Storage operations that failed.",
             &self.storage_errors,
+        );
+        one(
+            "fieldbook_http_connections",
+            "gauge",
+            "Open connections that have not become a sync WebSocket.",
+            &self.http_connections,
+        );
+        one(
+            "fieldbook_http_header_timeouts_total",
+            "counter",
+            "Connections closed: no request head (or TLS handshake) within the header timeout.",
+            &self.http_header_timeouts,
+        );
+        one(
+            "fieldbook_http_idle_timeouts_total",
+            "counter",
+            "Connections closed: no byte moved within the idle timeout.",
+            &self.http_idle_timeouts,
+        );
+        one(
+            "fieldbook_tls_handshake_failures_total",
+            "counter",
+            "TLS handshakes that failed.",
+            &self.tls_handshake_failures,
         );
         let _ = writeln!(
             out,

@@ -11,12 +11,20 @@
 //!
 //! Per connection, before a frame reaches the engine: frames over the size limit are answered
 //! with an `error` message and closed with 1009; text frames with 1003; messages faster than
-//! the rate limit (a token bucket) with 1008. Each is counted and logged.
+//! the rate limit with 1008 (a token bucket for what the device sends on its own; its answers
+//! to frames the relay pushed to it are free: `Allowance`). Each is counted and logged. After
+//! the relay closed a connection it reads and drops what the client still sends until the
+//! client answers the close frame, briefly, so that the close reason is not lost to a reset.
+//!
+//! Connections reach this module through [`super::listen`] (timeouts and a cap until the
+//! upgrade, TLS).
 
 use super::backup::DirLock;
 use super::engine::{self, ConnHandle, EngineConfig, EngineHandle, Inbound, close_code};
+use super::listen::{self, HttpLimits, Listen};
 use super::metrics::{Denial, Metrics};
 use super::store::{Durability, RelayStore, SqliteStore};
+use super::tls::{self, Tls, TlsFiles};
 use super::token::{self, Claims, TokenError};
 use axum::Router;
 use axum::extract::ws::{CloseFrame, Message as WsMessage, WebSocket, WebSocketUpgrade};
@@ -71,6 +79,10 @@ pub struct ServeConfig {
     pub durability: Durability,
     /// Per-connection limits.
     pub conn: ConnLimits,
+    /// Bounds on connections until they become a sync WebSocket.
+    pub http: HttpLimits,
+    /// Serve HTTPS/WSS with this certificate (reloaded on SIGHUP).
+    pub tls: Option<TlsFiles>,
     /// The engine's tunables (documents and connections per member, debounce…).
     pub engine: EngineConfig,
 }
@@ -112,6 +124,7 @@ pub async fn serve<F>(listener: TcpListener, config: ServeConfig, shutdown: F) -
 where
     F: Future<Output = ()> + Send + 'static,
 {
+    let tls = config.tls.clone().map(Tls::open).transpose()?.map(Arc::new);
     let metrics = Arc::new(Metrics::default());
     // Held while serving: `fieldbook restore` refuses to replace the database under it.
     let _serving = DirLock::shared(&config.data)?;
@@ -140,7 +153,7 @@ where
         metrics: metrics.clone(),
         limits: config.conn,
         next_conn: AtomicU64::new(1),
-        shutdown: shutdown_rx,
+        shutdown: shutdown_rx.clone(),
         peer: PeerId::new(engine::RELAY_PEER),
     });
     let mut router = Router::new()
@@ -154,39 +167,47 @@ where
     }
     let router = router.with_state(app.clone());
     let addr = listener.local_addr()?;
-    info!(%addr, data = %config.data.display(), "listening");
-    let signal_tx = Arc::new(shutdown_tx);
-    let on_signal = signal_tx.clone();
+    info!(%addr, data = %config.data.display(), tls = tls.is_some(), "listening");
+    // A signal, or the engine stopping by itself (a storage failure): then the process ends
+    // with the engine's error and a supervisor restarts it.
     let ready_flag = ready.clone();
-    axum::serve(listener, router)
-        .with_graceful_shutdown(async move {
-            // A signal, or the engine stopping by itself (a storage failure): then the
-            // process ends with the engine's error and a supervisor restarts it.
-            let engine_stopped = async {
-                match engine_stopped {
-                    Some(stopped) => {
-                        let _ = stopped.await;
-                    }
-                    None => std::future::pending().await,
+    tokio::spawn(async move {
+        let engine_stopped = async {
+            match engine_stopped {
+                Some(stopped) => {
+                    let _ = stopped.await;
                 }
-            };
-            tokio::select! {
-                _ = shutdown => {}
-                _ = engine_stopped => {}
+                None => std::future::pending().await,
             }
-            info!("shutting down: closing connections");
-            ready_flag.store(false, Relaxed);
-            on_signal.send_replace(true);
-        })
-        .await?;
-    // Connections received 1001 and end; give them a moment to say goodbye.
+        };
+        tokio::select! {
+            _ = shutdown => {}
+            _ = engine_stopped => {}
+        }
+        info!("shutting down: closing connections");
+        ready_flag.store(false, Relaxed);
+        shutdown_tx.send_replace(true);
+    });
+    if let Some(tls) = &tls {
+        tokio::spawn(tls::reload_on_hangup(tls.clone(), shutdown_rx.clone()));
+    }
+    let listen = Arc::new(Listen {
+        router,
+        limits: config.http,
+        tls,
+        metrics: metrics.clone(),
+        shutdown: shutdown_rx,
+    });
+    listen::accept_loop(listener, listen).await;
+    // Sync connections received 1001 and end, requests in progress finish: give them a moment.
     let deadline = Instant::now() + Duration::from_secs(5);
-    while metrics.connections.load(Relaxed) > 0 && Instant::now() < deadline {
+    while (metrics.connections.load(Relaxed) > 0 || metrics.http_connections.load(Relaxed) > 0)
+        && Instant::now() < deadline
+    {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     app.send(Inbound::Shutdown);
     tokio::task::spawn_blocking(move || engine.join()).await??;
-    drop(signal_tx);
     info!("stopped");
     Ok(())
 }
@@ -289,17 +310,17 @@ struct Bucket {
 }
 
 impl Bucket {
-    fn new(rate: u32, burst: u32) -> Self {
+    fn new(rate: u32, burst: u32, now: Instant) -> Self {
         Self {
             tokens: f64::from(burst),
             rate: f64::from(rate),
             burst: f64::from(burst),
-            last: Instant::now(),
+            last: now,
         }
     }
 
     fn take(&mut self, now: Instant) -> bool {
-        let elapsed = now.duration_since(self.last).as_secs_f64();
+        let elapsed = now.saturating_duration_since(self.last).as_secs_f64();
         self.last = now;
         self.tokens = (self.tokens + elapsed * self.rate).min(self.burst);
         if self.tokens >= 1.0 {
@@ -307,6 +328,50 @@ impl Bucket {
             true
         } else {
             false
+        }
+    }
+}
+
+/// The message rate limit of one connection. Each frame the relay **pushed** to it (a change
+/// forwarded from another device, an index update, an admin's change) lets it send one frame
+/// outside the bucket, its answer; unused credits are kept up to the burst. Every other frame
+/// comes out of a token bucket (`rate` per second, `burst` saved up). Frames the relay sent in
+/// answer to the connection's own frames earn nothing, so a client cannot feed its allowance
+/// by asking. A manager whose device answers every change of a busy team is never limited;
+/// what a device sends on its own is.
+#[derive(Debug)]
+struct Allowance {
+    bucket: Bucket,
+    credits: u64,
+    max_credits: u64,
+    /// Pushed frames already credited.
+    pushed: u64,
+}
+
+impl Allowance {
+    fn new(limits: &ConnLimits, now: Instant) -> Self {
+        Self {
+            bucket: Bucket::new(limits.messages_per_second, limits.message_burst, now),
+            credits: 0,
+            max_credits: u64::from(limits.message_burst),
+            pushed: 0,
+        }
+    }
+
+    /// Whether one more frame may pass, given the frames `sent` to the connection so far and
+    /// how many of them the engine queued as `answers` to its own frames (counted before they
+    /// are sent, so `sent - answers` never exceeds what was really pushed).
+    fn take(&mut self, now: Instant, sent: u64, answers: u64) -> bool {
+        let pushed = sent.saturating_sub(answers);
+        if pushed > self.pushed {
+            self.credits = (self.credits + (pushed - self.pushed)).min(self.max_credits);
+            self.pushed = pushed;
+        }
+        if self.credits > 0 {
+            self.credits -= 1;
+            true
+        } else {
+            self.bucket.take(now)
         }
     }
 }
@@ -322,7 +387,10 @@ async fn connection(app: Arc<App>, socket: WebSocket, claims: Claims) {
     let handle = ConnHandle {
         frames: frames_tx,
         close: Arc::new(close_tx),
+        answers: Arc::new(AtomicU64::new(0)),
     };
+    // Frames written to the socket, for the rate limit's credits.
+    let sent = Arc::new(AtomicU64::new(0));
     app.send(Inbound::Open {
         conn,
         claims,
@@ -330,6 +398,7 @@ async fn connection(app: Arc<App>, socket: WebSocket, claims: Claims) {
     });
     let (mut sink, mut stream) = socket.split();
     let metrics = app.metrics.clone();
+    let written = sent.clone();
     let mut writer = tokio::spawn(async move {
         loop {
             tokio::select! {
@@ -341,6 +410,7 @@ async fn connection(app: Arc<App>, socket: WebSocket, claims: Claims) {
                         if sink.send(WsMessage::Binary(frame.into())).await.is_err() {
                             return;
                         }
+                        written.fetch_add(1, Relaxed);
                         metrics.frames_sent.fetch_add(1, Relaxed);
                         metrics.bytes_sent.fetch_add(n, Relaxed);
                     }
@@ -357,13 +427,14 @@ async fn connection(app: Arc<App>, socket: WebSocket, claims: Claims) {
                     if sink.send(WsMessage::Binary(frame.into())).await.is_err() {
                         return;
                     }
+                    written.fetch_add(1, Relaxed);
                     metrics.frames_sent.fetch_add(1, Relaxed);
                     metrics.bytes_sent.fetch_add(n, Relaxed);
                 }
             }
         }
     });
-    let mut bucket = Bucket::new(app.limits.messages_per_second, app.limits.message_burst);
+    let mut allowance = Allowance::new(&app.limits, Instant::now());
     let mut shutdown = app.shutdown.clone();
     let mut writer_done = false;
     let refuse = |denial: Denial, code: u16, reason: String| {
@@ -372,7 +443,8 @@ async fn connection(app: Arc<App>, socket: WebSocket, claims: Claims) {
         let _ = handle.frames.try_send(app.error_frame(&reason));
         handle.close(code, &reason);
     };
-    loop {
+    // Whether the relay closes (rather than the client): then the client may still be sending.
+    let relay_closes = loop {
         tokio::select! {
             message = stream.next() => match message {
                 Some(Ok(WsMessage::Binary(bytes))) => {
@@ -383,15 +455,16 @@ async fn connection(app: Arc<App>, socket: WebSocket, claims: Claims) {
                             app.limits.max_frame_bytes
                         );
                         refuse(Denial::FrameTooLarge, close_code::MESSAGE_TOO_BIG, reason);
-                        break;
+                        break true;
                     }
-                    if !bucket.take(Instant::now()) {
+                    let (sent, answers) = (sent.load(Relaxed), handle.answers.load(Relaxed));
+                    if !allowance.take(Instant::now(), sent, answers) {
                         let reason = format!(
                             "more than {} messages per second",
                             app.limits.messages_per_second
                         );
                         refuse(Denial::MessageRate, close_code::POLICY_VIOLATION, reason);
-                        break;
+                        break true;
                     }
                     app.metrics.frames_received.fetch_add(1, Relaxed);
                     app.metrics.bytes_received.fetch_add(bytes.len() as u64, Relaxed);
@@ -400,30 +473,102 @@ async fn connection(app: Arc<App>, socket: WebSocket, claims: Claims) {
                 Some(Ok(WsMessage::Text(_))) => {
                     let reason = "text frames are not part of the protocol: send binary CBOR".into();
                     refuse(Denial::MalformedFrame, close_code::UNSUPPORTED_DATA, reason);
-                    break;
+                    break true;
                 }
                 Some(Ok(WsMessage::Ping(_) | WsMessage::Pong(_))) => {}
-                Some(Ok(WsMessage::Close(_)) | Err(_)) | None => break,
+                Some(Ok(WsMessage::Close(_)) | Err(_)) | None => break false,
             },
             _ = shutdown.changed() => {
                 handle.close(close_code::GOING_AWAY, "relay shutting down");
-                break;
+                break true;
             }
             _ = &mut writer => {
+                // The writer sent the close frame the engine asked for, or the socket failed.
                 writer_done = true;
-                break;
+                break true;
             }
         }
-    }
+    };
     app.send(Inbound::Closed { conn });
+    if !writer_done && !handle.close.borrow().is_some() {
+        handle.close(close_code::GOING_AWAY, "connection closed");
+    }
+    if relay_closes {
+        linger(&mut stream).await;
+    }
     if !writer_done {
         // The close frame (if any) goes out; a client that does not read is dropped.
-        if !handle.close.borrow().is_some() {
-            handle.close(close_code::GOING_AWAY, "connection closed");
-        }
         let _ = tokio::time::timeout(Duration::from_secs(2), &mut writer).await;
         writer.abort();
     }
     app.metrics.connections.fetch_sub(1, Relaxed);
     info!(conn = conn.0, "disconnected");
+}
+
+/// How long a connection the relay closes is read after its close frame.
+const CLOSE_LINGER: Duration = Duration::from_secs(2);
+
+/// After the relay decided to close: reads and drops what the client still sends until its
+/// close frame (it has then read the relay's) or [`CLOSE_LINGER`]. Closing a socket with unread
+/// data makes the kernel send a reset, which a client busy sending gets before it reads the
+/// `error` message and the close frame, and which can discard them on their way.
+async fn linger(stream: &mut futures_util::stream::SplitStream<WebSocket>) {
+    let _ = tokio::time::timeout(CLOSE_LINGER, async {
+        while let Some(Ok(message)) = stream.next().await {
+            if matches!(message, WsMessage::Close(_)) {
+                break;
+            }
+        }
+    })
+    .await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn limits(rate: u32, burst: u32) -> ConnLimits {
+        ConnLimits {
+            messages_per_second: rate,
+            message_burst: burst,
+            ..ConnLimits::default()
+        }
+    }
+
+    #[test]
+    fn frames_of_its_own_come_out_of_the_bucket() {
+        let t0 = Instant::now();
+        let mut a = Allowance::new(&limits(10, 5), t0);
+        assert!((0..5).all(|_| a.take(t0, 0, 0)));
+        assert!(!a.take(t0, 0, 0));
+        // A tenth of a second later: one more.
+        let t1 = t0 + Duration::from_millis(100);
+        assert!(a.take(t1, 0, 0));
+        assert!(!a.take(t1, 0, 0));
+    }
+
+    #[test]
+    fn each_pushed_frame_lets_one_answer_through() {
+        let t0 = Instant::now();
+        let mut a = Allowance::new(&limits(10, 5), t0);
+        assert!((0..5).all(|_| a.take(t0, 0, 0)));
+        // 3 frames pushed: 3 answers, then the empty bucket again.
+        assert!((0..3).all(|_| a.take(t0, 3, 0)));
+        assert!(!a.take(t0, 3, 0));
+        // Credits saved up stop at the burst.
+        assert!((0..5).all(|_| a.take(t0, 1_003, 0)));
+        assert!(!a.take(t0, 1_003, 0));
+    }
+
+    #[test]
+    fn answers_to_its_own_frames_earn_nothing() {
+        let t0 = Instant::now();
+        let mut a = Allowance::new(&limits(10, 5), t0);
+        // Every frame sent was an answer (counted before it was sent, even).
+        assert!((0..5).all(|i| a.take(t0, i, i + 1)));
+        assert!(!a.take(t0, 5, 6));
+        // Of 10 sent, 6 answers: 4 pushed.
+        assert!((0..4).all(|_| a.take(t0, 10, 6)));
+        assert!(!a.take(t0, 10, 6));
+    }
 }

@@ -9,7 +9,8 @@ async function openQueueItem({ page }: Device, index = 0): Promise<string> {
   const item = list.getByTestId("queue-item").nth(index);
   const id = await item.getAttribute("data-lead");
   expect(id).toBeTruthy();
-  await item.locator("a").click();
+  // By its id: the queue may still be reordering while the first sync fills it.
+  await list.locator(`[data-testid="queue-item"][data-lead="${id}"] a`).click();
   await expect(page.getByTestId("lead-card")).toHaveAttribute("data-lead", id!);
   return id!;
 }

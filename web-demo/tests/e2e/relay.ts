@@ -1,10 +1,12 @@
 // The real relay for the browser tests: a demo team in a temporary data directory, `fieldbook
-// serve` on a free port serving web-demo/dist, ready when /readyz says so. The global setup
+// serve` on a free port serving web-demo/dist (over HTTPS with `tls`), ready when /readyz says
+// so. The global setup
 // starts the suite's relay; a test that needs other limits (or a team of its own) starts one
 // more with `startRelay` and stops it after.
 
 import { execFileSync, spawn } from "node:child_process";
 import { createWriteStream, existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { request } from "node:https";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -26,6 +28,8 @@ export interface RelayOptions {
   serve?: string[];
   /** The log file under test-results/. */
   log?: string;
+  /** Serve HTTPS/WSS with this certificate (`ca`: its PEM, trusted to check /readyz). */
+  tls?: { cert: string; key: string; ca: string };
 }
 
 async function waitFor(what: string, ms: number, check: () => Promise<boolean>): Promise<void> {
@@ -35,6 +39,19 @@ async function waitFor(what: string, ms: number, check: () => Promise<boolean>):
     if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/** `GET url` over HTTPS trusting `ca` only: whether it answered 200. */
+function httpsOk(url: string, ca: string): Promise<boolean> {
+  return new Promise((resolveOk, reject) => {
+    const req = request(url, { ca, timeout: 2_000 }, (res) => {
+      res.resume();
+      resolveOk(res.statusCode === 200);
+    });
+    req.on("error", reject);
+    req.on("timeout", () => req.destroy(new Error("timeout")));
+    req.end();
+  });
 }
 
 export async function startRelay(opts: RelayOptions): Promise<Relay> {
@@ -60,6 +77,8 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
   mkdirSync(join(WEB_DEMO, "test-results"), { recursive: true });
   const log = createWriteStream(join(WEB_DEMO, "test-results", opts.log ?? "relay.log"));
   const args = ["serve", "--data", data, "--listen", "127.0.0.1:0", "--web", dist, "--durability", "normal", ...(opts.serve ?? [])];
+  const tls = opts.tls;
+  if (tls) args.push("--tls-cert", tls.cert, "--tls-key", tls.key);
   const relay = spawn(bin, args, { stdio: ["ignore", "pipe", "pipe"] });
   relay.stderr.pipe(log);
   let exited: string | undefined;
@@ -74,12 +93,13 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
       const m = /listening on (\S+)/.exec(out);
       if (m) {
         clearTimeout(timer);
-        resolveUrl(`http://${m[1]}`);
+        resolveUrl(`${tls ? "https" : "http"}://${m[1]}`);
       }
     });
     relay.on("exit", () => reject(new Error(`${exited}; see test-results/${opts.log ?? "relay.log"}`)));
   });
-  await waitFor(`${url}/readyz`, 20_000, async () => (await fetch(`${url}/readyz`)).ok);
+  const ready = tls ? () => httpsOk(`${url}/readyz`, tls.ca) : async () => (await fetch(`${url}/readyz`)).ok;
+  await waitFor(`${url}/readyz`, 20_000, ready);
 
   return {
     url,
