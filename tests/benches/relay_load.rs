@@ -11,7 +11,15 @@
 //! `cargo bench -p fieldbook-tests --bench relay_load` runs N = 100 then N = 1000, 30 s each.
 //! Environment: `FIELDBOOK_LOAD_N` (e.g. `100,1000`), `FIELDBOOK_LOAD_SECS` (30),
 //! `FIELDBOOK_LOAD_PERIOD_MS` (5000: each rep's change period), `FIELDBOOK_LOAD_SERVERS`
-//! (`relay,js,samod`), `FIELDBOOK_LOAD_DURABILITY` (`full` or `normal`, the relay's).
+//! (`relay,js,samod`), `FIELDBOOK_LOAD_DURABILITY` (`full` or `normal`, the relay's),
+//! `FIELDBOOK_LOAD_RELAY_BIN` (another relay binary, e.g. an older build, to compare).
+//!
+//! **Rate sweep**: `FIELDBOOK_LOAD_RATES=250,500,1000,2000` runs each server at each total
+//! change rate (changes per second over all reps, instead of the period) and reports, per
+//! rate, whether the server sustained it: every change delivered to the manager within the
+//! grace, p99 under 100 ms, nobody disconnected; then the highest rate each sustained. A
+//! device the server disconnects is counted, not fatal, in a sweep.
+//!
 //! Everything is on 127.0.0.1, bounded in time, and stops by itself.
 
 use automerge::{Automerge, ChangeHash};
@@ -74,6 +82,9 @@ struct Config {
     period: Duration,
     servers: Vec<Server>,
     durability: String,
+    /// Total change rates to sweep (changes per second); empty: one run at `period`.
+    rates: Vec<f64>,
+    relay_bin: String,
 }
 
 fn env_or(name: &str, default: &str) -> String {
@@ -107,6 +118,18 @@ impl Config {
             ),
             servers,
             durability: env_or("FIELDBOOK_LOAD_DURABILITY", "full"),
+            rates: std::env::var("FIELDBOOK_LOAD_RATES")
+                .ok()
+                .map(|r| {
+                    r.split(',')
+                        .map(|x| x.trim().parse().expect("FIELDBOOK_LOAD_RATES: numbers"))
+                        .collect()
+                })
+                .unwrap_or_default(),
+            relay_bin: env_or(
+                "FIELDBOOK_LOAD_RELAY_BIN",
+                env!("CARGO_BIN_EXE_fieldbook-relay"),
+            ),
         }
     }
 }
@@ -233,12 +256,8 @@ impl Drop for Running {
     }
 }
 
-fn start_relay(dir: &Path, durability: &str) -> Running {
-    let relay = fieldbook_tests::ChildRelay::start_with(
-        env!("CARGO_BIN_EXE_fieldbook-relay"),
-        dir,
-        &["--durability", durability],
-    );
+fn start_relay(bin: &str, dir: &Path, durability: &str) -> Running {
+    let relay = fieldbook_tests::ChildRelay::start_with(bin, dir, &["--durability", durability]);
     Running::Relay(relay.child, relay.addr.to_string())
 }
 
@@ -256,6 +275,10 @@ struct Shared {
     /// Changes made and not yet seen at the manager's: per lead, (change, when made).
     pending: Mutex<HashMap<DocumentId, Vec<(ChangeHash, Instant)>>>,
     connect: Semaphore,
+    /// Devices the server disconnected during the run (a sweep goes on; a single run stops).
+    disconnected: AtomicUsize,
+    /// Whether a disconnection ends the benchmark.
+    fatal_disconnect: bool,
 }
 
 /// Keeps reading (answering pings, taking pushed documents) until the phase leaves `Setup`.
@@ -298,7 +321,13 @@ async fn rep(i: usize, n: usize, url: String, period: Duration, shared: Arc<Shar
         let until = if next < end { next } else { end + GRACE };
         peer.step(until).await;
         if !peer.connected() {
-            panic!("{member}: disconnected during the run: {:?}", peer.log);
+            assert!(
+                !shared.fatal_disconnect,
+                "{member}: disconnected during the run: {:?}",
+                peer.log
+            );
+            shared.disconnected.fetch_add(1, Ordering::SeqCst);
+            return peer.log;
         }
         if Instant::now() >= next && next < end {
             k += 1;
@@ -367,11 +396,15 @@ async fn manager(
             Phase::Run { .. } => break,
         };
         let Some(changed) = peer.step(deadline).await else {
-            assert!(
-                peer.connected(),
-                "the manager was disconnected: {:?}",
-                peer.log
-            );
+            if !peer.connected() {
+                assert!(
+                    !shared.fatal_disconnect,
+                    "the manager was disconnected: {:?}",
+                    peer.log
+                );
+                shared.disconnected.fetch_add(1, Ordering::SeqCst);
+                break;
+            }
             continue;
         };
         if changed.is_empty() {
@@ -401,6 +434,10 @@ async fn manager(
 struct Figures {
     server: Server,
     n: usize,
+    /// Changes per second over all reps.
+    rate: f64,
+    /// Devices disconnected by the server during the run.
+    disconnected: usize,
     setup: Duration,
     latencies: Vec<Duration>,
     changes: u64,
@@ -425,8 +462,15 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[idx]
 }
 
-/// One run; `Err` when the server did not let the devices set up within [`SETUP_LIMIT`].
-async fn run_one(server: Server, n: usize, config: &Config, ticks: f64) -> Result<Figures, String> {
+/// One run, each rep changing its lead every `period`; `Err` when the server did not let the
+/// devices set up within [`SETUP_LIMIT`].
+async fn run_one(
+    server: Server,
+    n: usize,
+    period: Duration,
+    config: &Config,
+    ticks: f64,
+) -> Result<Figures, String> {
     let dir: PathBuf = std::env::temp_dir().join(format!(
         "fieldbook-load-{}-{n}-{}",
         server.key(),
@@ -438,7 +482,7 @@ async fn run_one(server: Server, n: usize, config: &Config, ticks: f64) -> Resul
     let (running, urls): (Running, Vec<String>) = match server {
         Server::Relay => {
             let tokens = relay_team(&dir, n);
-            let running = start_relay(&dir, &config.durability);
+            let running = start_relay(&config.relay_bin, &dir, &config.durability);
             let Running::Relay(_, addr) = &running else {
                 unreachable!()
             };
@@ -471,9 +515,11 @@ async fn run_one(server: Server, n: usize, config: &Config, ticks: f64) -> Resul
         changes: AtomicU64::new(0),
         pending: Mutex::new(HashMap::new()),
         connect: Semaphore::new(CONNECT_AT_ONCE),
+        disconnected: AtomicUsize::new(0),
+        fatal_disconnect: config.rates.is_empty(),
     });
     let reps: Vec<_> = (1..n)
-        .map(|i| tokio::spawn(rep(i, n, urls[i].clone(), config.period, shared.clone())))
+        .map(|i| tokio::spawn(rep(i, n, urls[i].clone(), period, shared.clone())))
         .collect();
     let deadline = Instant::now() + SETUP_LIMIT;
     while shared.uploaded.load(Ordering::SeqCst) < n - 1 {
@@ -531,13 +577,17 @@ async fn run_one(server: Server, n: usize, config: &Config, ticks: f64) -> Resul
     latencies.sort();
     drop(running);
     let restart = match server {
-        Server::Relay => Some(restart_answers(&dir, n, &config.durability, &urls).await?),
+        Server::Relay if config.rates.is_empty() => {
+            Some(restart_answers(&config.relay_bin, &dir, n, &config.durability, &urls).await?)
+        }
         _ => None,
     };
     let _ = std::fs::remove_dir_all(&dir);
     Ok(Figures {
         server,
         n,
+        rate: (n - 1) as f64 / period.as_secs_f64(),
+        disconnected: shared.disconnected.load(Ordering::SeqCst),
         setup,
         latencies,
         changes: shared.changes.load(Ordering::SeqCst),
@@ -557,6 +607,7 @@ async fn run_one(server: Server, n: usize, config: &Config, ticks: f64) -> Resul
 /// device waits for its lead: right after the start, then once the start's refresh of every
 /// index entry (after the index debounce) is under way. Returns both.
 async fn restart_answers(
+    bin: &str,
     dir: &Path,
     n: usize,
     durability: &str,
@@ -577,7 +628,7 @@ async fn restart_answers(
         Ok(started.elapsed())
     }
     let started = Instant::now();
-    let running = start_relay(dir, durability);
+    let running = start_relay(bin, dir, durability);
     let Running::Relay(_, addr) = &running else {
         unreachable!()
     };
@@ -595,13 +646,15 @@ async fn restart_answers(
 fn print(f: &Figures) {
     let l = &f.latencies;
     println!(
-        "{:<15} N={:<5} changes {:>6} seen by the manager {:>6} | latency p50 {:>7.1?} p99 {:>7.1?} max {:>7.1?}, {} over 250 ms | \
+        "{:<15} N={:<5} {:>6.0} changes/s: changes {:>6} seen by the manager {:>6} | disconnected {} | latency p50 {:>7.1?} p99 {:>7.1?} max {:>7.1?}, {} over 250 ms | \
          server CPU {:>5.2} s = {:>3.0} % of a core | RSS {:>4} MiB idle, {:>4} MiB loaded, {:>5.1} KiB/connection | \
          load generator CPU {:>3.0} % of a core | frames out {} in {} | setup {:.1?} | client errors {}",
         f.server.name(),
         f.n,
+        f.rate,
         f.changes,
         l.len(),
+        f.disconnected,
         percentile(l, 0.50),
         percentile(l, 0.99),
         l.last().copied().unwrap_or_default(),
@@ -631,6 +684,55 @@ fn print(f: &Figures) {
     }
 }
 
+/// Whether a sweep's run sustained its rate: every change delivered to the manager within the
+/// grace, p99 under 100 ms, nobody disconnected.
+fn sustained(f: &Figures) -> bool {
+    f.disconnected == 0
+        && f.latencies.len() as u64 == f.changes
+        && percentile(&f.latencies, 0.99) < Duration::from_millis(100)
+}
+
+fn sweep_summary(all: &[Figures], config: &Config) {
+    for &n in &config.sizes {
+        for &server in &config.servers {
+            let runs: Vec<&Figures> = all
+                .iter()
+                .filter(|f| f.n == n && f.server == server)
+                .collect();
+            for f in &runs {
+                println!(
+                    "sweep N={n} {:<15} {:>6.0} changes/s: {} (delivered {}/{}, p99 {:.1?}, disconnected {}, server {:.0} % of a core, load generator {:.0} %)",
+                    server.name(),
+                    f.rate,
+                    if sustained(f) {
+                        "sustained"
+                    } else {
+                        "NOT sustained"
+                    },
+                    f.latencies.len(),
+                    f.changes,
+                    percentile(&f.latencies, 0.99),
+                    f.disconnected,
+                    100.0 * f.cpu / f.run.as_secs_f64(),
+                    100.0 * f.generator_cpu / f.run.as_secs_f64(),
+                );
+            }
+            let best = runs
+                .iter()
+                .filter(|f| sustained(f))
+                .map(|f| f.rate)
+                .fold(None, |a: Option<f64>, r| Some(a.map_or(r, |a| a.max(r))));
+            match best {
+                Some(rate) => println!(
+                    "sweep N={n} {}: highest rate sustained {rate:.0} changes/s",
+                    server.name()
+                ),
+                None => println!("sweep N={n} {}: no rate sustained", server.name()),
+            }
+        }
+    }
+}
+
 fn main() {
     // `cargo bench` passes `--bench`; `cargo test --benches` would pass nothing else we use.
     let config = Config::from_env();
@@ -639,11 +741,13 @@ fn main() {
     }
     let ticks = clock_ticks();
     println!(
-        "relay_load: {:?} devices (1 manager + reps), one change per rep every {:?}, {:?} per run, \
-         relay durability {}; servers {:?}.",
+        "relay_load: {:?} devices (1 manager + reps), one change per rep every {:?} (or at the \
+         rates {:?} per second), {:?} per run, relay {} with durability {}; servers {:?}.",
         config.sizes,
         config.period,
+        config.rates,
         config.run,
+        config.relay_bin,
         config.durability,
         config.servers.iter().map(|s| s.name()).collect::<Vec<_>>()
     );
@@ -658,15 +762,30 @@ fn main() {
         .unwrap();
     let mut all = Vec::new();
     for &n in &config.sizes {
-        for &server in &config.servers {
-            match runtime.block_on(run_one(server, n, &config, ticks)) {
-                Ok(figures) => {
-                    print(&figures);
-                    all.push(figures);
+        let periods: Vec<Duration> = if config.rates.is_empty() {
+            vec![config.period]
+        } else {
+            config
+                .rates
+                .iter()
+                .map(|rate| Duration::from_secs_f64((n - 1) as f64 / rate))
+                .collect()
+        };
+        for period in periods {
+            for &server in &config.servers {
+                match runtime.block_on(run_one(server, n, period, &config, ticks)) {
+                    Ok(figures) => {
+                        print(&figures);
+                        all.push(figures);
+                    }
+                    Err(reason) => println!("{:<15} N={n:<5} {reason}", server.name()),
                 }
-                Err(reason) => println!("{:<15} N={n:<5} {reason}", server.name()),
             }
         }
+    }
+    if !config.rates.is_empty() {
+        sweep_summary(&all, &config);
+        return;
     }
     for &n in &config.sizes {
         let find = |s| all.iter().find(|f| f.n == n && f.server == s);
